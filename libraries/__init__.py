@@ -1,0 +1,1 @@
+"""Python keyword libraries of the robot: portal, mailbox, documents, ledger, Tarifer."""

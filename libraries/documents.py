@@ -1,0 +1,90 @@
+"""Check a received document before it goes anywhere: is it what was ordered?
+
+A document is checked by its content, never by its name: a PDF must be a
+readable PDF whose text names the ordered personal account and both ends of
+the ordered period (as ``dd.mm.yyyy``, the way MTS writes dates).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import date
+from pathlib import Path
+
+from pypdf import PdfReader
+from pypdf.errors import PdfReadError
+from robot.api.deco import keyword, library
+
+from libraries.periods import period_bounds
+
+# pypdf reports recoverable oddities of a file as warnings; the checks below
+# decide whether the document is usable.
+logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+
+class DocumentCheckError(AssertionError):
+    """The received document is not the one that was ordered."""
+
+    ROBOT_CONTINUE_ON_FAILURE = False
+
+
+def sha256_of(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, as lowercase hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def pdf_text(path: str | Path) -> str:
+    """The text of every page of a PDF, or ``DocumentCheckError`` if it is not one."""
+    path = Path(path)
+    with open(path, "rb") as handle:
+        head = handle.read(5)
+    if head != b"%PDF-":
+        raise DocumentCheckError(f"{path.name} is not a PDF document (it starts with {head!r}).")
+    try:
+        reader = PdfReader(path)
+        return "\n".join(page.extract_text() or "" for page in reader.pages)
+    except (PdfReadError, ValueError, KeyError, OSError) as error:
+        raise DocumentCheckError(f"{path.name} is a damaged PDF: {error}") from error
+
+
+def ru_date(day: date) -> str:
+    """A date the way Russian documents write it: ``dd.mm.yyyy``."""
+    return day.strftime("%d.%m.%Y")
+
+
+def check_invoice(path: str | Path, account: str, period: str) -> None:
+    """Raise ``DocumentCheckError`` unless ``path`` is the invoice of ``account`` for ``period``."""
+    text = pdf_text(path)
+    name = Path(path).name
+    first, last = period_bounds(period)
+    if account not in text:
+        raise DocumentCheckError(f"{name} does not name personal account {account}: it is not the ordered invoice.")
+    missing = [ru_date(day) for day in (first, last) if ru_date(day) not in text]
+    if missing:
+        raise DocumentCheckError(
+            f"{name} does not cover the period {ru_date(first)}–{ru_date(last)} (missing {', '.join(missing)})."
+        )
+
+
+@library(scope="GLOBAL", auto_keywords=False)
+class Documents:
+    """Checks of received documents and their fingerprints."""
+
+    @keyword("Check Invoice Document")
+    def check_invoice_document(self, path: str, account: str, period: str) -> None:
+        """Fail unless ``path`` is a readable PDF invoice of ``account`` for ``period``.
+
+        The check reads the PDF's text: it must name the personal account and
+        the first and last day of the month. The file name is not trusted.
+        """
+        check_invoice(path, account, period)
+
+    @keyword("Document Fingerprint")
+    def document_fingerprint(self, path: str) -> str:
+        """Return the SHA-256 of the file, the identity Tarifer knows it by."""
+        return sha256_of(path)

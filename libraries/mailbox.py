@@ -1,0 +1,195 @@
+"""The robot's mailbox: find the e-mail that carries an ordered document.
+
+Built on ``RPA.Email.ImapSmtp`` with two corrections measured against a real
+dovecot: the server certificate is verified (the library's own connection
+does not verify it), and the inbox is always examined read-only while
+searching, so that looking at a mail never marks it read or loses it. Only
+the mail finally taken is flagged ``\\Seen``.
+
+Which mail belongs to an order: the operator does not document its sender or
+subject, so a mail is ours when its subject or text names the order number,
+or, failing that, when its attachment is the ordered document by content.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import ssl
+import tempfile
+import time
+from datetime import date, timedelta
+from email.header import decode_header, make_header
+from imaplib import IMAP4_SSL
+from pathlib import Path
+
+from robot.api import logger
+from robot.api.deco import keyword, library
+from robot.api.types import Secret
+from RPA.Email.ImapSmtp import ImapSmtp
+
+from libraries.documents import DocumentCheckError, check_invoice
+
+IMAP_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+CHECKS = {"invoice": check_invoice}
+
+# The IMAP library logs every search and saved file at INFO; the robot's own
+# messages say what matters.
+logging.getLogger("RPA.Email.ImapSmtp").setLevel(logging.WARNING)
+
+
+class MailTimeout(AssertionError):
+    """The ordered document did not arrive in time."""
+
+
+class VerifiedImapSmtp(ImapSmtp):
+    """``ImapSmtp`` whose IMAPS connection verifies the server certificate and host name."""
+
+    def __init__(self, ssl_context: ssl.SSLContext, **kwargs):
+        super().__init__(**kwargs)
+        self.ssl_context = ssl_context
+
+    def authorize_imap(self, account=None, password=None, imap_server=None, imap_port=None, is_oauth=False):
+        """Log in over IMAPS with certificate verification and select INBOX read-only."""
+        self.imap_conn = IMAP4_SSL(imap_server, int(imap_port), ssl_context=self.ssl_context, timeout=60)
+        self.imap_conn.login(account, password)
+        self.select_folder("INBOX", readonly=True)
+
+
+def imap_date(day: date) -> str:
+    """A date as IMAP SEARCH wants it, e.g. ``1-Nov-2026`` (month names are English)."""
+    return f"{day.day}-{IMAP_MONTHS[day.month - 1]}-{day.year}"
+
+
+def header_text(value) -> str:
+    """A header value as plain text, whatever encoding it came in."""
+    if value is None:
+        return ""
+    return str(make_header(decode_header(str(value))))
+
+
+def message_text(message) -> str:
+    """Subject and plain-text parts of an ``email.message.Message``."""
+    parts = [header_text(message.get("Subject"))]
+    for part in message.walk():
+        if part.get_content_type() == "text/plain" and not part.get_filename():
+            payload = part.get_payload(decode=True) or b""
+            parts.append(payload.decode(part.get_content_charset() or "utf-8", errors="replace"))
+    return "\n".join(parts)
+
+
+@library(scope="GLOBAL", auto_keywords=False)
+class Mailbox:
+    """The mailbox the portal sends ordered documents to, read over IMAPS."""
+
+    def __init__(self):
+        self.imap: VerifiedImapSmtp | None = None
+        self.taken: set[str] = set()
+        self.foreign: set[str] = set()
+
+    @keyword("Open Mailbox")
+    def open_mailbox(self, host: str, port: int, user: str, password: Secret, ca_file: str = "") -> None:
+        """Log in to the mailbox over IMAPS, verifying the server's certificate.
+
+        ``ca_file`` names a PEM file of trusted certificates for a server with
+        its own certificate authority; by default the system's are trusted.
+        """
+        context = ssl.create_default_context(cafile=ca_file or None)
+        self.imap = VerifiedImapSmtp(context, imap_server=host, imap_port=int(port))
+        try:
+            self.imap.authorize_imap(user, password.value, host, int(port))
+        except IMAP4_SSL.error as error:
+            raise AssertionError(f"The mailbox {user} at {host}:{port} refused the login: {error}") from None
+        logger.info(f"Mailbox {user} at {host}:{port} is open (TLS verified).")
+
+    @keyword("Close Mailbox")
+    def close_mailbox(self) -> None:
+        """Log out of the mailbox, if it is open."""
+        if self.imap is not None and self.imap.imap_conn is not None:
+            try:
+                self.imap.imap_conn.logout()
+            finally:
+                self.imap.imap_conn = None
+        self.imap = None
+
+    @keyword("Wait For Document Mail")
+    def wait_for_document_mail(
+        self,
+        order_id: str,
+        kind: str,
+        account: str,
+        period: str,
+        target_file: str,
+        timeout: float = 900,
+        interval: float = 5,
+        since_days: int = 7,
+    ) -> str:
+        """Wait for the e-mail with the ordered document, save it as ``target_file``, return its path.
+
+        Unread mails of the last ``since_days`` days are looked at. A mail that
+        names ``order_id`` is the one: its document is checked and a wrong one
+        fails at once. Mails that do not name it are taken only when their
+        attachment is the ordered document by content. The mail taken is
+        marked read; every other mail is left as it was. Fails with a clear
+        message when nothing arrives within ``timeout`` seconds.
+        """
+        check = CHECKS[kind]
+        deadline = time.monotonic() + float(timeout)
+        since = imap_date(date.today() - timedelta(days=int(since_days)))
+        while True:
+            found = self._take_matching_mail(order_id, check, account, period, Path(target_file), since)
+            if found:
+                return found
+            if time.monotonic() >= deadline:
+                raise MailTimeout(
+                    f"No e-mail with the {kind} of personal account {account} for {period} "
+                    f"(order № {order_id}) arrived within {int(float(timeout))} s."
+                )
+            time.sleep(float(interval))
+
+    def _take_matching_mail(self, order_id, check, account, period, target: Path, since: str) -> str | None:
+        self.imap.select_folder("INBOX", readonly=True)
+        messages = self.imap.list_messages(f"UNSEEN SINCE {since}")
+        for item in messages:
+            uid = str(item["uid"])
+            if uid in self.taken or uid in self.foreign or not item.get("Has-Attachments"):
+                continue
+            names_order = order_id and order_id in message_text(item["Message"])
+            with tempfile.TemporaryDirectory() as staging:
+                saved = self.imap.save_attachment(item, staging, overwrite=False)
+                document = self._ordered_document(saved, check, account, period, strict=names_order)
+                if document is None:
+                    self.foreign.add(uid)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(document, target)
+            self._mark_read(uid)
+            self.taken.add(uid)
+            logger.info(f"Took the e-mail «{header_text(item.get('Subject'))}» and saved {target.name}.")
+            return str(target)
+        return None
+
+    @staticmethod
+    def _ordered_document(saved: list[str], check, account: str, period: str, strict: bool) -> str | None:
+        """The attachment that passes ``check``; with ``strict`` a mail without one is an error."""
+        problems = []
+        for path in saved:
+            try:
+                check(path, account, period)
+                return path
+            except DocumentCheckError as problem:
+                problems.append(str(problem))
+        if strict:
+            names = ", ".join(Path(path).name for path in saved) or "none"
+            raise DocumentCheckError(
+                f"The e-mail for the order does not carry the ordered document (attachments: {names}). "
+                + " ".join(problems)
+            )
+        return None
+
+    def _mark_read(self, uid: str) -> None:
+        self.imap.select_folder("INBOX", readonly=False)
+        try:
+            self.imap.imap_conn.uid("STORE", uid, "+FLAGS", "(\\Seen)")
+        finally:
+            self.imap.select_folder("INBOX", readonly=True)

@@ -1,0 +1,61 @@
+"""What the robot must understand of the portal's answers.
+
+The Browser steps live in ``resources/portal.resource``; this library turns
+the portal's Russian messages into decisions: is a login refusal worth a
+second attempt (never), which order number did the portal give.
+"""
+
+from __future__ import annotations
+
+import re
+
+from robot.api.deco import keyword, library
+
+# Known texts of the real portal (shared with the stand-in) and what they mean.
+LOGIN_REFUSALS = {
+    "Неверный пароль": "the password was refused",
+    "Вы ввели телефон в неверном формате": "the number is not in the 10-digit format",
+    "Введите символы, которые вы видите на картинке": "the portal asks for a captcha; a person must log in once",
+    "Учетная запись заблокирована": "the account is locked after too many attempts; contact the personal manager",
+    "Получение запрошенной информации в данный момент недоступно": "the portal is temporarily unavailable",
+}
+
+ORDER_NUMBER = re.compile(r"№\s*(\d+)")
+
+
+class LoginRefused(AssertionError):
+    """The portal refused the login; trying again would burn the customer's attempts."""
+
+    ROBOT_EXIT_ON_FAILURE = True
+
+
+def login_refusal(login: str, portal_text: str) -> str:
+    """A message for a human about a refused login, from the portal's own text."""
+    portal_text = " ".join(portal_text.split())
+    for known, meaning in LOGIN_REFUSALS.items():
+        if known in portal_text:
+            return f"The portal refused the login of +7{login}: {meaning} («{portal_text}»). No further attempt was made."
+    return f"The portal refused the login of +7{login}: «{portal_text}». No further attempt was made."
+
+
+def order_number(confirmation: str) -> str:
+    """The order number in the portal's confirmation, e.g. «Заказ № 12345678 принят»."""
+    match = ORDER_NUMBER.search(confirmation)
+    if not match:
+        raise AssertionError(f"The portal's confirmation does not contain an order number: «{confirmation}».")
+    return match.group(1)
+
+
+@library(scope="GLOBAL", auto_keywords=False)
+class Portal:
+    """Reads the portal's answers: login refusals and order confirmations."""
+
+    @keyword("Refuse Login")
+    def refuse_login(self, login: str, portal_text: str) -> None:
+        """Stop the run: the portal refused ``login`` with ``portal_text``; say what it means."""
+        raise LoginRefused(login_refusal(login, portal_text))
+
+    @keyword("Order Number From Confirmation")
+    def order_number_from_confirmation(self, confirmation: str) -> str:
+        """Return the order number the portal confirmed, or fail if there is none."""
+        return order_number(confirmation)

@@ -1,0 +1,1 @@
+"""Settings of the robot per environment: the sandbox default and production."""

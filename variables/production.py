@@ -1,0 +1,30 @@
+"""The production settings: what the robot reads from the environment.
+
+Secrets (``*_PASSWORD``, ``*_TOKEN``) are read only from the environment and
+are handed to keywords as Robot Framework ``Secret`` values, never as text.
+"""
+
+# name: what it is
+REQUIRED = {
+    "MTS_PORTAL_URL": "address of the «Виртуальный менеджер» login page, e.g. https://ihelper.mts.ru/selfcare/",
+    "MTS_LOGIN": "the Virtual Manager number, 10 digits without +7",
+    "MTS_PASSWORD": "the Virtual Manager password",
+    "REPORT_EMAIL": "the address documents are ordered to («Отправить на»)",
+    "IMAP_HOST": "IMAPS server of that mailbox",
+    "IMAP_USER": "mailbox user name",
+    "IMAP_PASSWORD": "mailbox password",
+    "TARIFER_URL": "Tarifer API base URL, e.g. https://tarifer.example/api/v1",
+    "TARIFER_TOKEN": "Tarifer API token",
+}
+
+OPTIONAL = {
+    "MTS_ACCOUNTS": ("", "comma-separated personal accounts to handle; empty means all of the login"),
+    "PERIOD": ("", "billing month YYYY-MM; empty means the last closed month"),
+    "IMAP_PORT": ("993", "IMAPS port (implicit TLS)"),
+    "IMAP_CA_FILE": ("", "PEM file of trusted certificates for the mailbox; empty means the system's"),
+    "MAIL_TIMEOUT": ("3600", "seconds to wait for an ordered document's e-mail"),
+    "MAIL_POLL_INTERVAL": ("30", "seconds between two looks into the mailbox"),
+    "TARIFER_CA_FILE": ("", "PEM file of trusted certificates for Tarifer; empty means the system's"),
+}
+
+SECRETS = ("MTS_PASSWORD", "IMAP_PASSWORD", "TARIFER_TOKEN")

@@ -1,0 +1,23 @@
+"""Variable file read by every suite: the environment, the period and the run's options.
+
+``ENVIRONMENT`` is ``PRODUCTION`` as soon as ``MTS_PORTAL_URL`` is set, else
+``SANDBOX``. It is known when the suite is parsed, so the report's metadata
+and title can carry it.
+"""
+
+import os
+
+from libraries.periods import last_closed_period, parse_period
+
+
+def get_variables():
+    """Return the suite-level variables."""
+    period = os.environ.get("PERIOD", "").strip() or last_closed_period()
+    parse_period(period)
+    return {
+        "ENVIRONMENT": "PRODUCTION" if os.environ.get("MTS_PORTAL_URL") else "SANDBOX",
+        "PERIOD": period,
+        "OUTPUT_DIR_DOCUMENTS": "documents",
+        "HEADLESS": os.environ.get("HEADLESS", "true").lower() != "false",
+        "BROWSER_TIMEOUT": os.environ.get("BROWSER_TIMEOUT", "30s"),
+    }
