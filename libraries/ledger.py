@@ -161,12 +161,13 @@ class Ledger:
         self._save()
 
     @keyword("Ledger Problems")
-    def ledger_problems(self) -> list[str]:
-        """One line per document that failed, naming it and saying why."""
+    def ledger_problems(self, *keys: str) -> list[str]:
+        """One line per failed document among ``keys`` (all documents if none given), saying why."""
+        chosen = [self.documents[key] for key in keys] if keys else self.documents.values()
         return [
             f"{entry['kind']} of personal account {entry['account']} "
             f"({entry['period_from']}–{entry['period_to']}): {entry['error']}"
-            for entry in self.documents.values()
+            for entry in chosen
             if entry["status"] == "failed"
         ]
 

@@ -33,9 +33,9 @@ from libraries.documents import DocumentCheckError, check_invoice
 IMAP_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 CHECKS = {"invoice": check_invoice}
 
-# The IMAP library logs every search and saved file at INFO; the robot's own
-# messages say what matters.
-logging.getLogger("RPA.Email.ImapSmtp").setLevel(logging.WARNING)
+# The IMAP library logs every search and saved file, and warns of every empty
+# search while the robot waits; the robot's own messages say what matters.
+logging.getLogger("RPA.Email.ImapSmtp").setLevel(logging.ERROR)
 
 
 class MailTimeout(AssertionError):

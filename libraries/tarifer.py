@@ -7,11 +7,16 @@ document in Tarifer's listing.
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import requests
 from robot.api.deco import keyword, library
 from robot.api.types import Secret
 
 MASK = "Bearer ********"
+OPERATOR = "MTS"
+CONTENT_TYPES = {"pdf": "application/pdf", "xml": "application/xml", "html": "text/html"}
 
 
 class BearerAuth(requests.auth.AuthBase):
@@ -56,6 +61,20 @@ def matching_document(listing: dict, account: str, kind: str, period_from: str, 
     return None
 
 
+def upload_form(document: dict) -> tuple[dict, dict]:
+    """The multipart fields and file of a ledger document, as Tarifer's upload takes them."""
+    fields = {name: document[name] for name in ("login", "account", "kind", "period_from", "period_to")}
+    fields["operator"] = OPERATOR
+    if document.get("numbers"):
+        fields["numbers"] = ",".join(document["numbers"])
+    path = Path(document["file"])
+    content = path.read_bytes()
+    if document.get("sha256") and hashlib.sha256(content).hexdigest() != document["sha256"]:
+        raise AssertionError(f"{path} changed since it was received and checked; it is not uploaded.")
+    content_type = CONTENT_TYPES.get(document.get("format") or "", "application/octet-stream")
+    return fields, {"file": (path.name, content, content_type)}
+
+
 @library(scope="GLOBAL", auto_keywords=False)
 class Tarifer:
     """Authentication and look-ups for the Tarifer API."""
@@ -71,3 +90,8 @@ class Tarifer:
     ) -> dict | None:
         """Return Tarifer's record of the document with these facts from a listing, or ``None``."""
         return matching_document(listing, account, kind, period_from, period_to, numbers or ())
+
+    @keyword("Upload Form Of")
+    def upload_form_of(self, document: dict) -> tuple[dict, dict]:
+        """Return the form fields and the file of a received document for ``POST On Session``."""
+        return upload_form(document)

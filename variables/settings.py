@@ -7,17 +7,18 @@ and title can carry it.
 
 import os
 
-from libraries.periods import last_closed_period, parse_period
+from libraries.periods import last_closed_period, period_bounds
 
 
 def get_variables():
     """Return the suite-level variables."""
     period = os.environ.get("PERIOD", "").strip() or last_closed_period()
-    parse_period(period)
+    first, last = period_bounds(period)
     return {
         "ENVIRONMENT": "PRODUCTION" if os.environ.get("MTS_PORTAL_URL") else "SANDBOX",
         "PERIOD": period,
-        "OUTPUT_DIR_DOCUMENTS": "documents",
+        "PERIOD_FROM": first.isoformat(),
+        "PERIOD_TO": last.isoformat(),
         "HEADLESS": os.environ.get("HEADLESS", "true").lower() != "false",
         "BROWSER_TIMEOUT": os.environ.get("BROWSER_TIMEOUT", "30s"),
     }

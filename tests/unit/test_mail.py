@@ -21,17 +21,12 @@ import pytest
 from RPA.Email.ImapSmtp import ImapSmtp
 
 from sandbox.mail import MailServer
+from tests.support import send_mail, world_traversable_folder
 
 ACCOUNT = "robot@sandbox.test"
 PASSWORD = "Pa55-" + uuid.uuid4().hex
 SENDER = "portal@sandbox.test"
 ATTACHMENT_NAME = "Счёт №42 за май.pdf"
-
-
-def send_mail(host: str, port: int, message: EmailMessage) -> None:
-    """Send ``message`` over plain SMTP to ``host:port``."""
-    with smtplib.SMTP(host, port, timeout=10) as smtp:
-        smtp.send_message(message)
 
 
 def make_message(token: str, attachment: bytes) -> EmailMessage:
@@ -45,13 +40,6 @@ def make_message(token: str, attachment: bytes) -> EmailMessage:
     message.set_content("Добрый день! Счёт во вложении.")
     message.add_attachment(attachment, maintype="application", subtype="pdf", filename=ATTACHMENT_NAME)
     return message
-
-
-def world_traversable_folder() -> Path:
-    """A fresh 0755 folder under /tmp (pytest's tmp_path is 0700, which dovecot's 'nobody' cannot enter)."""
-    folder = Path(tempfile.mkdtemp(prefix="mail-test-", dir="/tmp"))
-    folder.chmod(0o755)
-    return folder
 
 
 def port_is_free(host: str, port: int) -> bool:

@@ -1,0 +1,75 @@
+# The two commands: `make run` (the whole monthly routine against the sandbox,
+# or production when configured) and `make test` (every check, as CI runs it).
+# Both install what is missing first, idempotently, from Debian, PyPI and npm only.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+APT_PACKAGES := chromium dovecot-imapd dovecot-lmtpd fonts-dejavu-core openssl
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+ROBOT := $(BIN)/robot --argumentfile robot/options.args
+SUITES := robot/monthly_invoice.robot
+ROBOT_SOURCES := robot resources tests/acceptance
+
+.PHONY: help install system-packages run test lint unit dryrun acceptance benchmark clean
+
+help:
+	@echo "make run    the monthly routine (sandbox unless production settings are set)"
+	@echo "make test   every check: robocop, pytest, robot --dryrun, acceptance"
+
+install: system-packages $(VENV)/.installed $(VENV)/.browser-node
+
+system-packages:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing system packages:" $$missing; \
+		$(SUDO) apt-get update -qq; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# The venv, with the project's top folder on its import path (a .pth file), and
+# ROBOT_OPTIONS defaulting to robot/options.args so that the plain
+# `robot robot/monthly_invoice.robot` writes to results/ like `make run`.
+$(VENV)/.installed: requirements.txt
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	site=$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'); \
+	printf '%s\n%s\n' "$(CURDIR)" \
+		"import os; os.environ.setdefault('ROBOT_OPTIONS', '--argumentfile $(CURDIR)/robot/options.args')" \
+		> "$$site/mts_robot.pth"
+	touch $@
+
+# Browser's node side from the npm registry with the system Node (no browser download;
+# the browser is Debian's chromium).
+$(VENV)/.browser-node: $(VENV)/.installed
+	$(BIN)/rfbrowser init --skip-browsers > $(VENV)/rfbrowser-init.log 2>&1 || { cat $(VENV)/rfbrowser-init.log; exit 1; }
+	touch $@
+
+run: install
+	$(ROBOT) $(SUITES)
+
+test: install lint unit dryrun acceptance
+
+lint: $(VENV)/.installed
+	$(BIN)/robocop check $(ROBOT_SOURCES)
+	$(BIN)/robocop format --check $(ROBOT_SOURCES)
+
+unit: $(VENV)/.installed
+	$(BIN)/pytest -q tests/unit
+
+dryrun: $(VENV)/.installed
+	$(BIN)/robot --dryrun --rpa --pythonpath . --output NONE --log NONE --report NONE $(SUITES) tests/acceptance
+
+acceptance: install
+	$(BIN)/pytest -q tests/acceptance
+
+benchmark: install
+	$(BIN)/python -m tests.benchmark
+
+clean:
+	rm -rf results/* $(VENV)
+	touch results/.gitkeep

@@ -1,0 +1,108 @@
+*** Settings ***
+Documentation       The monthly invoice, manual 1.1 and 1.2: log in to «Виртуальный менеджер»,
+...                 order «Сформированные счета закрытых расчётных периодов» of the last closed
+...                 month for every personal account of the login, collect the PDFs from the
+...                 mailbox, check them, and upload them to Tarifer.
+...
+...                 Safe to run again: a document Tarifer already holds is skipped, one
+...                 ordered or received by an earlier run is continued, never ordered twice.
+...                 Results: results/summary.json, report.html, log.html, results/documents/.
+
+Metadata            Environment    ${ENVIRONMENT}
+Metadata            Period    ${PERIOD}
+Resource            resources/common.resource
+Resource            resources/portal.resource
+Resource            resources/mailbox.resource
+Resource            resources/tarifer.resource
+
+Suite Setup         Start The Run
+Suite Teardown      Finish The Run
+
+
+*** Tasks ***
+Log In To The Virtual Manager
+    [Documentation]    Manual 1.1: the login page, the number without +7, the password, «Войти».
+    ...    A refused login stops the whole run after this one attempt.
+    [Tags]    robot:exit-on-failure
+    Open The Virtual Manager    ${SETTINGS}[MTS_PORTAL_URL]
+    Log In With Number And Password    ${SETTINGS}[MTS_LOGIN]    ${SETTINGS}[MTS_PASSWORD]
+
+Order The Invoice Of Every Personal Account
+    [Documentation]    Manual 1.2, for each personal account: drag it into «Текущая выборка»,
+    ...    «Заказать документ» → «Сформированные счета закрытых расчётных периодов», the
+    ...    period, the e-mail and PDF, «Заказать».
+    Connect To Tarifer
+    ${accounts}=    Personal Accounts To Handle
+    FOR    ${account}    IN    @{accounts}
+        Order The Invoice Unless Done Before    ${account}
+    END
+    Log Out Of The Virtual Manager
+    Fail If Any Document Failed
+
+Collect The Invoices From The Mailbox
+    [Documentation]    Waits for each ordered invoice's e-mail, saves the PDF and checks that
+    ...    it names the ordered personal account and period.
+    Open The Robot Mailbox
+    ${ordered}=    Documents With Status    ordered
+    FOR    ${key}    IN    @{ordered}
+        Collect The Ordered Document    ${key}
+    END
+    Close The Robot Mailbox
+    Fail If Any Document Failed    @{ordered}
+
+Upload The Invoices To Tarifer
+    [Documentation]    Uploads each received and checked invoice to Tarifer with its
+    ...    metadata («Загружаем полученные отчёты в «Tarifer»»).
+    ${received}=    Documents With Status    received
+    FOR    ${key}    IN    @{received}
+        Upload The Document    ${key}
+    END
+    Fail If Any Document Failed    @{received}
+
+
+*** Keywords ***
+Personal Accounts To Handle
+    [Documentation]    The personal accounts of the login, or the configured subset
+    ...    (MTS_ACCOUNTS). A configured account the portal does not list fails.
+    ${listed}=    Personal Accounts Of The Login
+    IF    not $SETTINGS['MTS_ACCOUNTS']    RETURN    ${listed}
+    FOR    ${account}    IN    @{SETTINGS}[MTS_ACCOUNTS]
+        IF    $account not in $listed
+            ${key}=    Add Invoice    ${account}
+            Fail Document    ${key}
+            ...    Personal account ${account} is not listed for login ${SETTINGS}[MTS_LOGIN] in the portal.
+        END
+    END
+    ${accounts}=    Evaluate    [account for account in $listed if account in $SETTINGS['MTS_ACCOUNTS']]
+    RETURN    ${accounts}
+
+Order The Invoice Unless Done Before
+    [Documentation]    Orders the invoice of one personal account, unless Tarifer already
+    ...    holds it (skipped) or an earlier run ordered it (continued).
+    [Arguments]    ${account}
+    ${key}=    Add Invoice    ${account}
+    ${status}=    Document Status    ${key}
+    IF    $status
+        Log    The invoice of ${account} was ${status} by an earlier run; continuing from there.
+        RETURN
+    END
+    TRY
+        ${record}=    Tarifer Record Of    ${account}    invoice    ${PERIOD_FROM}    ${PERIOD_TO}
+        IF    $record
+            Mark Document    ${key}    skipped    tarifer_id=${record}[id]    sha256=${record}[sha256]
+            Log    Tarifer already holds the invoice of ${account} for ${PERIOD}; not ordered again.
+            RETURN
+        END
+        Drag Personal Account Into The Selection    ${account}
+        ${order_id}=    Order The Closed Period Invoice    ${account}    ${PERIOD}    ${SETTINGS}[REPORT_EMAIL]
+        Mark Document    ${key}    ordered    order_id=${order_id}
+    EXCEPT    AS    ${error}
+        Fail Document    ${key}    ${error}
+    END
+
+Add Invoice
+    [Documentation]    Enters the invoice of a personal account for the period in the ledger.
+    [Tags]    robot:private
+    [Arguments]    ${account}
+    ${key}=    Add Document    ${SETTINGS}[MTS_LOGIN]    ${account}    invoice    ${PERIOD_FROM}    ${PERIOD_TO}
+    RETURN    ${key}

@@ -1,0 +1,36 @@
+"""Helpers shared by the tests: folders dovecot can enter, sending mail, real PDFs."""
+
+from __future__ import annotations
+
+import smtplib
+import tempfile
+from email.message import EmailMessage
+from pathlib import Path
+
+from fpdf import FPDF
+
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
+def world_traversable_folder(prefix: str = "mts-test-") -> Path:
+    """A fresh 0755 folder under /tmp (pytest's tmp_path is 0700, which dovecot's 'nobody' cannot enter)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    folder.chmod(0o755)
+    return folder
+
+
+def send_mail(host: str, port: int, message: EmailMessage) -> None:
+    """Send ``message`` over plain SMTP to ``host:port``."""
+    with smtplib.SMTP(host, port, timeout=10) as smtp:
+        smtp.send_message(message)
+
+
+def pdf_bytes(*lines: str) -> bytes:
+    """A real one-page PDF with the given lines of (Cyrillic) text."""
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.add_font("DejaVu", fname=str(FONT))
+    pdf.set_font("DejaVu", size=10)
+    for line in lines:
+        pdf.cell(text=line, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
