@@ -19,6 +19,7 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
+from robot.api import logger
 from robot.api.deco import keyword, library
 
 STATUSES = ("ordered", "received", "uploaded", "failed", "skipped")
@@ -55,6 +56,15 @@ def write_json(path: Path, data) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, path)
+
+
+def describe(entry: dict) -> str:
+    """A document in words, e.g. ``invoice of personal account 277300018417 (2026-10-01–2026-10-31)``."""
+    numbers = f", numbers {', '.join(entry['numbers'])}" if entry.get("numbers") else ""
+    return (
+        f"{entry['kind']} of personal account {entry['account']} "
+        f"({entry['period_from']}–{entry['period_to']}{numbers})"
+    )
 
 
 @library(scope="GLOBAL", auto_keywords=False)
@@ -116,6 +126,7 @@ class Ledger:
         earlier = self.state.get(key)
         if earlier and earlier.get("status") in ("ordered", "received"):
             entry.update({name: earlier.get(name) for name in ("status", "order_id", "file", "sha256")})
+            logger.info(f"{describe(entry)} was {entry['status']} by an earlier run; continuing from there.")
         self.documents[key] = entry
         self._save()
         return key
@@ -143,6 +154,8 @@ class Ledger:
         if status != "failed":
             entry["error"] = facts.get("error")
         self._save()
+        detail = {name: facts[name] for name in ("order_id", "tarifer_id", "error") if facts.get(name)}
+        logger.info(f"{describe(entry)}: {status} {detail or ''}".rstrip())
 
     @keyword("Fail Document")
     def fail_document(self, key: str, error: str) -> None:
@@ -164,12 +177,7 @@ class Ledger:
     def ledger_problems(self, *keys: str) -> list[str]:
         """One line per failed document among ``keys`` (all documents if none given), saying why."""
         chosen = [self.documents[key] for key in keys] if keys else self.documents.values()
-        return [
-            f"{entry['kind']} of personal account {entry['account']} "
-            f"({entry['period_from']}–{entry['period_to']}): {entry['error']}"
-            for entry in chosen
-            if entry["status"] == "failed"
-        ]
+        return [f"{describe(entry)}: {entry['error']}" for entry in chosen if entry["status"] == "failed"]
 
     def summary(self) -> dict:
         """The summary object as it is written to ``summary.json``."""

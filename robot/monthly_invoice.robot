@@ -1,22 +1,22 @@
 *** Settings ***
-Documentation       The monthly invoice, manual 1.1 and 1.2: log in to «Виртуальный менеджер»,
-...                 order «Сформированные счета закрытых расчётных периодов» of the last closed
-...                 month for every personal account of the login, collect the PDFs from the
-...                 mailbox, check them, and upload them to Tarifer.
+Documentation     The monthly invoice, manual 1.1 and 1.2: log in to «Виртуальный менеджер»,
+...               order «Сформированные счета закрытых расчётных периодов» of the last closed
+...               month for every personal account of the login, collect the PDFs from the
+...               mailbox, check them, and upload them to Tarifer.
 ...
-...                 Safe to run again: a document Tarifer already holds is skipped, one
-...                 ordered or received by an earlier run is continued, never ordered twice.
-...                 Results: results/summary.json, report.html, log.html, results/documents/.
+...               Safe to run again: a document Tarifer already holds is skipped, one
+...               ordered or received by an earlier run is continued, never ordered twice.
+...               Results: results/summary.json, report.html, log.html, results/documents/.
+Metadata          Environment    ${ENVIRONMENT}
+Metadata          Period    ${PERIOD}
 
-Metadata            Environment    ${ENVIRONMENT}
-Metadata            Period    ${PERIOD}
-Resource            resources/common.resource
-Resource            resources/portal.resource
-Resource            resources/mailbox.resource
-Resource            resources/tarifer.resource
+Resource          resources/common.resource
+Resource          resources/portal.resource
+Resource          resources/mailbox.resource
+Resource          resources/tarifer.resource
 
-Suite Setup         Start The Run
-Suite Teardown      Finish The Run
+Suite Setup       Start The Run
+Suite Teardown    Finish The Run
 
 
 *** Tasks ***
@@ -82,20 +82,16 @@ Order The Invoice Unless Done Before
     [Arguments]    ${account}
     ${key}=    Add Invoice    ${account}
     ${status}=    Document Status    ${key}
-    IF    $status
-        Log    The invoice of ${account} was ${status} by an earlier run; continuing from there.
-        RETURN
-    END
+    IF    $status    RETURN
     TRY
         ${record}=    Tarifer Record Of    ${account}    invoice    ${PERIOD_FROM}    ${PERIOD_TO}
         IF    $record
             Mark Document    ${key}    skipped    tarifer_id=${record}[id]    sha256=${record}[sha256]
-            Log    Tarifer already holds the invoice of ${account} for ${PERIOD}; not ordered again.
-            RETURN
+        ELSE
+            Drag Personal Account Into The Selection    ${account}
+            ${order_id}=    Order The Closed Period Invoice    ${account}    ${PERIOD}    ${SETTINGS}[REPORT_EMAIL]
+            Mark Document    ${key}    ordered    order_id=${order_id}
         END
-        Drag Personal Account Into The Selection    ${account}
-        ${order_id}=    Order The Closed Period Invoice    ${account}    ${PERIOD}    ${SETTINGS}[REPORT_EMAIL]
-        Mark Document    ${key}    ordered    order_id=${order_id}
     EXCEPT    AS    ${error}
         Fail Document    ${key}    ${error}
     END
