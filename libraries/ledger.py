@@ -58,6 +58,15 @@ def write_json(path: Path, data) -> None:
     os.replace(tmp, path)
 
 
+def display_path(path: str) -> str:
+    """``path`` relative to the working folder when it lies inside it (``results/documents/…``)."""
+    absolute = Path(path).resolve()
+    try:
+        return str(absolute.relative_to(Path.cwd()))
+    except ValueError:
+        return str(absolute)
+
+
 def describe(entry: dict) -> str:
     """A document in words, e.g. ``invoice of personal account 277300018417 (2026-10-01–2026-10-31)``."""
     numbers = f", numbers {', '.join(entry['numbers'])}" if entry.get("numbers") else ""
@@ -150,6 +159,8 @@ class Ledger:
         if unknown:
             raise ValueError(f"Unknown document facts: {', '.join(sorted(unknown))}.")
         entry = self.documents[key]
+        if facts.get("file"):
+            facts["file"] = display_path(facts["file"])
         entry.update(facts, status=status)
         if status != "failed":
             entry["error"] = facts.get("error")
@@ -169,7 +180,9 @@ class Ledger:
 
     @keyword("Finish Ledger")
     def finish_ledger(self) -> None:
-        """Stamp the end time and write the summary for the last time."""
+        """Stamp the end time and write the summary for the last time (if the ledger was started)."""
+        if self.summary_path is None:
+            return
         self.run["finished_at"] = now_iso()
         self._save()
 

@@ -1,0 +1,129 @@
+"""Manual 1.1 + 1.2 end to end: the robot in Chromium against the stand-ins."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import requests
+
+from libraries.documents import check_invoice, sha256_of
+from libraries.periods import last_closed_period, period_bounds
+from sandbox import dataset
+from tests.acceptance.conftest import ROOT, run_robot
+from variables import production
+
+PERIOD = last_closed_period()
+FIRST, LAST = (day.isoformat() for day in period_bounds(PERIOD))
+
+
+def summary_of(run) -> dict:
+    return json.loads(run.summary_path.read_text(encoding="utf-8"))
+
+
+def tarifer_listing(settings) -> list[dict]:
+    response = requests.get(
+        f"{settings['TARIFER_URL']}/documents",
+        headers={"Authorization": f"Bearer {settings['TARIFER_TOKEN']}"},
+        timeout=10,
+    )
+    response.raise_for_status()
+    return response.json()["documents"]
+
+
+def orders(data_dir: Path) -> list[dict]:
+    path = data_dir / "portal" / "orders.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+
+
+def login_attempts(data_dir: Path, login: str) -> list[dict]:
+    path = data_dir / "portal" / "login_attempts.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    return [entry for entry in map(json.loads, lines) if entry["login"] == login]
+
+
+def assert_every_invoice_uploaded(summary: dict, accounts: list[str]) -> None:
+    documents = summary["documents"]
+    assert sorted(entry["account"] for entry in documents) == sorted(accounts)
+    for entry in documents:
+        assert entry["kind"] == "invoice" and entry["format"] == "pdf" and entry["numbers"] == []
+        assert (entry["period_from"], entry["period_to"]) == (FIRST, LAST)
+        assert entry["status"] == "uploaded", entry
+        assert entry["order_id"] and entry["tarifer_id"] and entry["error"] is None
+        path = ROOT / entry["file"] if not Path(entry["file"]).is_absolute() else Path(entry["file"])
+        check_invoice(path, entry["account"], PERIOD)
+        assert sha256_of(path) == entry["sha256"]
+
+
+def assert_no_secret_in(folder: Path, settings: dict[str, str]) -> None:
+    secrets = [settings[name].encode() for name in production.SECRETS]
+    for path in folder.rglob("*"):
+        if path.is_file():
+            content = path.read_bytes()
+            leaked = [secret for secret in secrets if secret in content]
+            assert not leaked, f"a secret leaked into {path}"
+
+
+def test_a_fresh_run_without_configuration_does_the_month_in_the_sandbox(tmp_path):
+    run = run_robot(tmp_path / "results")
+    assert run.returncode == 0, run.output
+    summary = summary_of(run)
+    assert summary["environment"] == "SANDBOX" and summary["period"] == PERIOD
+    assert summary["started_at"] <= summary["finished_at"]
+    assert_every_invoice_uploaded(summary, [account.number for account in dataset.generate(1)[0].accounts])
+    report = (run.outputdir / "report.html").read_text(encoding="utf-8")
+    assert f"SANDBOX · {PERIOD}" in report
+    screenshots = {path.name for path in run.outputdir.rglob("*.png")}
+    for entry in summary["documents"]:
+        assert f"selection-{entry['account']}.png" in screenshots
+        assert f"document-{entry['account']}-{PERIOD}.png" in screenshots
+
+
+def test_the_production_path_uploads_once_and_a_second_run_uploads_nothing(running_sandbox, tmp_path):
+    settings, data_dir = running_sandbox.settings, running_sandbox.data_dir
+    accounts = settings["MTS_ACCOUNTS"].split(",")
+    first = run_robot(tmp_path / "results", settings)
+    assert first.returncode == 0, first.output
+    summary = summary_of(first)
+    assert summary["environment"] == "PRODUCTION"
+    assert_every_invoice_uploaded(summary, accounts)
+    held = {document["sha256"] for document in tarifer_listing(settings)}
+    assert {entry["sha256"] for entry in summary["documents"]} <= held
+    ordered = len(orders(data_dir))
+    assert ordered == len(accounts)
+
+    second = run_robot(tmp_path / "results", settings)
+    assert second.returncode == 0, second.output
+    assert len(tarifer_listing(settings)) == len(held), "nothing is uploaded twice"
+    assert len(orders(data_dir)) == ordered, "nothing is ordered twice"
+    assert {entry["status"] for entry in summary_of(second)["documents"]} == {"skipped"}
+    assert_no_secret_in(tmp_path / "results", settings)
+
+
+def test_a_subset_of_accounts_is_honoured_and_an_unknown_one_fails_clearly(running_sandbox, tmp_path):
+    settings = dict(running_sandbox.settings, MTS_ACCOUNTS="000000000000")
+    run = run_robot(tmp_path / "results", settings)
+    assert run.returncode != 0
+    (entry,) = summary_of(run)["documents"]
+    assert entry["status"] == "failed" and "000000000000 is not listed" in entry["error"]
+
+
+def test_a_wrong_password_fails_fast_after_exactly_one_attempt(running_sandbox, tmp_path):
+    settings = dict(running_sandbox.settings, MTS_PASSWORD="wrong-" + running_sandbox.settings["MTS_PASSWORD"])
+    before = len(login_attempts(running_sandbox.data_dir, settings["MTS_LOGIN"]))
+    run = run_robot(tmp_path / "results", settings)
+    assert run.returncode != 0
+    assert "refused the login" in run.output and "password was refused" in run.output
+    attempts = login_attempts(running_sandbox.data_dir, settings["MTS_LOGIN"])[before:]
+    assert [attempt["result"] for attempt in attempts] == ["wrong_password"]
+    assert summary_of(run)["documents"] == []
+    assert_no_secret_in(tmp_path / "results", settings)
+
+
+@pytest.mark.parametrize("missing", ["TARIFER_TOKEN", "IMAP_HOST"])
+def test_a_missing_production_setting_is_named(running_sandbox, tmp_path, missing):
+    settings = {name: value for name, value in running_sandbox.settings.items() if name != missing}
+    run = run_robot(tmp_path / "results", settings)
+    assert run.returncode != 0
+    assert f"Missing production settings: {missing}" in run.output
