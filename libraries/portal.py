@@ -46,6 +46,14 @@ def order_number(confirmation: str) -> str:
     return match.group(1)
 
 
+def choose_accounts(listed: list[str], configured: list[str]) -> tuple[list[str], list[str]]:
+    """The accounts to handle (all listed, or the configured ones in the portal's order) and the
+    configured accounts the portal does not list."""
+    if not configured:
+        return list(listed), []
+    return [account for account in listed if account in configured], [a for a in configured if a not in listed]
+
+
 @library(scope="GLOBAL", auto_keywords=False)
 class Portal:
     """Reads the portal's answers: login refusals and order confirmations."""
@@ -59,3 +67,11 @@ class Portal:
     def order_number_from_confirmation(self, confirmation: str) -> str:
         """Return the order number the portal confirmed, or fail if there is none."""
         return order_number(confirmation)
+
+    @keyword("Choose Accounts")
+    def choose_accounts(self, listed: list[str], configured: list[str]) -> tuple[list[str], list[str]]:
+        """Return the accounts to handle and the configured ones the portal does not list.
+
+        With no configured subset every listed account is handled.
+        """
+        return choose_accounts(listed, configured)

@@ -65,15 +65,12 @@ Personal Accounts To Handle
     [Documentation]    The personal accounts of the login, or the configured subset
     ...    (MTS_ACCOUNTS). A configured account the portal does not list fails.
     ${listed}=    Personal Accounts Of The Login
-    IF    not $SETTINGS['MTS_ACCOUNTS']    RETURN    ${listed}
-    FOR    ${account}    IN    @{SETTINGS}[MTS_ACCOUNTS]
-        IF    $account not in $listed
-            ${key}=    Add Invoice    ${account}
-            Fail Document    ${key}
-            ...    Personal account ${account} is not listed for login ${SETTINGS}[MTS_LOGIN] in the portal.
-        END
+    ${accounts}    ${unknown}=    Choose Accounts    ${listed}    ${SETTINGS}[MTS_ACCOUNTS]
+    FOR    ${account}    IN    @{unknown}
+        ${key}=    Add Invoice    ${account}
+        Fail Document    ${key}
+        ...    Personal account ${account} is not listed for login ${SETTINGS}[MTS_LOGIN] in the portal.
     END
-    ${accounts}=    Evaluate    [account for account in $listed if account in $SETTINGS['MTS_ACCOUNTS']]
     RETURN    ${accounts}
 
 Order The Invoice Unless Done Before

@@ -1,0 +1,248 @@
+"""The portal's pages and JSON API, all under ``/selfcare/``."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from datetime import datetime
+from functools import wraps
+from typing import TYPE_CHECKING
+
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
+
+from sandbox.invoice import period_label
+from sandbox.portal import texts
+from sandbox.portal.auth import LoginResult
+from sandbox.portal.errors import PortalError
+from sandbox.portal.orders import DOCUMENT_TITLES, FORMATS
+from sandbox.portal.periods import month_title
+from sandbox.portal.sessions import COOKIE, PortalSession
+
+if TYPE_CHECKING:
+    from sandbox.portal.app import Portal
+
+EXTENSION = "portal"
+"""The key of the Portal object in ``app.extensions``."""
+
+PREFIX = "/selfcare"
+NUMBERS_TAB = "Операции с номерами"
+HISTORY_TAB = "История действий"
+PLACEHOLDER_TABS = {
+    "hierarchy": "Управление иерархией",
+    "bills": "Счета",
+    "users": "Пользователи",
+    "roles": "Роли",
+    "requests": "Обращения",
+}
+
+blueprint = Blueprint("portal", __name__, url_prefix=PREFIX)
+
+
+def portal() -> Portal:
+    """Return the current app's Portal."""
+    return current_app.extensions[EXTENSION]
+
+
+def current_session() -> PortalSession | None:
+    """Return the session named by the request's cookie, or None."""
+    return portal().sessions.get(request.cookies.get(COOKIE))
+
+
+def api_error(message: str, status: int):
+    """Return a JSON error answer with a Russian message."""
+    return jsonify({"error": message}), status
+
+
+def refuse_during_outage():
+    """Answer 503 to every request but static files while the portal is in outage."""
+    if not current_app.config.get("OUTAGE") or request.endpoint == "static":
+        return None
+    if request.path.startswith(f"{PREFIX}/api/"):
+        return api_error(texts.OUTAGE, 503)
+    return render_template("error.html", message=texts.OUTAGE), 503
+
+
+def page(view):
+    """Make a page view require a session (else go to the login page) and receive it."""
+
+    @wraps(view)
+    def with_session(*args, **kwargs):
+        """Call the view with the request's session."""
+        session = current_session()
+        if session is None:
+            return redirect(url_for("portal.login_page"))
+        return view(session, *args, **kwargs)
+
+    return with_session
+
+
+def api(view):
+    """Make an API view require a session (else 401) and receive it."""
+
+    @wraps(view)
+    def with_session(*args, **kwargs):
+        """Call the view with the request's session."""
+        session = current_session()
+        if session is None:
+            return api_error(texts.SESSION_EXPIRED, 401)
+        try:
+            return view(session, *args, **kwargs)
+        except PortalError as error:
+            return api_error(str(error), error.status)
+
+    return with_session
+
+
+def render_vm_page(template: str, session: PortalSession, **context):
+    """Render a Virtual Manager page with its header, the tabs and the company."""
+    tabs = [
+        (url_for("portal.numbers"), NUMBERS_TAB),
+        (url_for("portal.history"), HISTORY_TAB),
+        *((url_for("portal.placeholder", tab=slug), title) for slug, title in PLACEHOLDER_TABS.items()),
+    ]
+    return render_template(
+        template,
+        login=portal().catalog.login(session.login),
+        tabs=tabs,
+        texts=texts,
+        **context,
+    )
+
+
+@blueprint.app_template_filter("local_datetime")
+def local_datetime(value: str) -> str:
+    """Format an ISO 8601 timestamp in local time as ``dd.mm.yyyy hh:mm:ss``."""
+    return datetime.fromisoformat(value).astimezone().strftime("%d.%m.%Y %H:%M:%S")
+
+
+@blueprint.app_template_filter("period_label")
+def period_label_filter(period: str) -> str:
+    """Format a ``YYYY-MM`` period as ``01.10.2026 – 31.10.2026``."""
+    return period_label(period)
+
+
+@blueprint.app_template_filter("month_title")
+def month_title_filter(period: str) -> str:
+    """Format a ``YYYY-MM`` period as «Октябрь 2026»."""
+    return month_title(period)
+
+
+def captcha_text() -> str:
+    """Return five random characters for the captcha picture."""
+    return "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(5))
+
+
+def root_redirect():
+    """Send the site root to the portal."""
+    return redirect(url_for("portal.login_page"))
+
+
+@blueprint.get("/")
+def login_page():
+    """The entry page with the login form; a logged-in user goes on to the portal."""
+    if current_session() is not None:
+        return redirect(url_for("portal.numbers"))
+    return render_template("login.html", error=None, login="")
+
+
+@blueprint.get("/login")
+def login_get():
+    """The login form lives on the entry page."""
+    return redirect(url_for("portal.login_page"))
+
+
+@blueprint.post("/login")
+def log_in():
+    """Check a login attempt; on success start a new session and open the portal."""
+    login = request.form.get("login", "").strip()
+    result, session_id = portal().log_in(login, request.form.get("password", ""))
+    if session_id is None:
+        return render_template(
+            "login.html",
+            error=result.message,
+            login=login,
+            captcha=captcha_text() if result is LoginResult.CAPTCHA else None,
+        )
+    portal().sessions.drop(request.cookies.get(COOKIE))
+    response = redirect(url_for("portal.numbers"))
+    response.set_cookie(COOKIE, session_id, httponly=True, samesite="Lax", path=PREFIX)
+    return response
+
+
+@blueprint.route("/logout", methods=["GET", "POST"])
+def log_out():
+    """End the session and return to the entry page."""
+    portal().sessions.drop(request.cookies.get(COOKIE))
+    response = redirect(url_for("portal.login_page"))
+    response.delete_cookie(COOKIE, path=PREFIX)
+    return response
+
+
+@blueprint.get("/about")
+def about():
+    """«Подробнее о Виртуальном менеджере»: what the service is for."""
+    return render_template("about.html")
+
+
+@blueprint.get("/vm")
+@page
+def numbers(session: PortalSession):
+    """«Операции с номерами»: the account tree, the selection and the order panel."""
+    return render_vm_page(
+        "numbers.html",
+        session,
+        active=NUMBERS_TAB,
+        selection=portal().selection(session).to_json(),
+        periods=portal().closed_periods(),
+        formats=FORMATS,
+    )
+
+
+@blueprint.get("/vm/history")
+@page
+def history(session: PortalSession):
+    """«История действий»: the login's document orders, newest first."""
+    return render_vm_page(
+        "history.html",
+        session,
+        active=HISTORY_TAB,
+        orders=portal().orders.history(session.login),
+        document_titles=DOCUMENT_TITLES,
+    )
+
+
+@blueprint.get("/vm/<tab>")
+@page
+def placeholder(session: PortalSession, tab: str):
+    """The tabs the stand-in does not implement."""
+    if tab not in PLACEHOLDER_TABS:
+        abort(404)
+    title = PLACEHOLDER_TABS[tab]
+    return render_vm_page("placeholder.html", session, active=title, title=title)
+
+
+@blueprint.route("/api/selection", methods=["GET", "POST"])
+@api
+def selection_api(session: PortalSession):
+    """Read the selection, or change it and answer the new one."""
+    if request.method == "POST":
+        portal().change_selection(session, request.get_json(silent=True))
+    return jsonify(portal().selection(session).to_json())
+
+
+@blueprint.post("/api/orders")
+@api
+def orders_api(session: PortalSession):
+    """Accept a document order for the current selection (201) or refuse it (400)."""
+    order = portal().place_order(session, request.get_json(silent=True))
+    return jsonify(
+        {
+            "order_id": order.order_id,
+            "message": order.accepted_message,
+            "document": order.document,
+            "account": order.account,
+            "period": order.period,
+            "email": order.email,
+            "format": order.format,
+        }
+    ), 201
