@@ -13,7 +13,7 @@ APT_PACKAGES := chromium dovecot-imapd dovecot-lmtpd fonts-dejavu-core openssl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ROBOT := $(BIN)/robot --argumentfile robot/options.args
 SUITES := robot/monthly_invoice.robot
-ROBOT_SOURCES := robot resources tests/acceptance
+ROBOT_SOURCES := robot resources
 
 .PHONY: help install system-packages run test lint unit dryrun acceptance benchmark clean
 
@@ -62,7 +62,7 @@ unit: $(VENV)/.installed
 	$(BIN)/pytest -q tests/unit
 
 dryrun: $(VENV)/.installed
-	$(BIN)/robot --dryrun --rpa --pythonpath . --output NONE --log NONE --report NONE $(SUITES) tests/acceptance
+	ROBOT_OPTIONS= $(BIN)/robot --dryrun --rpa --pythonpath . --output NONE --log NONE --report NONE $(SUITES)
 
 acceptance: install
 	$(BIN)/pytest -q tests/acceptance
