@@ -12,7 +12,7 @@ BIN := $(VENV)/bin
 APT_PACKAGES := chromium dovecot-imapd dovecot-lmtpd fonts-dejavu-core openssl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ROBOT := $(BIN)/robot --argumentfile robot/options.args
-SUITES := robot/monthly_invoice.robot
+SUITES := robot
 ROBOT_SOURCES := robot resources
 
 .PHONY: help install system-packages run test lint unit dryrun acceptance benchmark clean

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -69,6 +70,68 @@ def check_invoice(path: str | Path, account: str, period: str) -> None:
         raise DocumentCheckError(
             f"{name} does not cover the period {ru_date(first)}–{ru_date(last)} (missing {', '.join(missing)})."
         )
+
+
+def check_document(path: str | Path, document: dict) -> None:
+    """Raise ``DocumentCheckError`` unless ``path`` is the document a ledger entry ordered."""
+    if document["kind"] == "invoice":
+        check_invoice(path, document["account"], document["period_from"][:7])
+    elif document["kind"] == "call_details":
+        from libraries.call_details import check_call_details  # noqa: PLC0415 (it imports this module)
+
+        check_call_details(
+            path, document["numbers"], document["period_from"], document["period_to"], document["format"]
+        )
+    else:
+        raise ValueError(f"Unknown kind of document: {document['kind']}")
+
+
+def document_file_name(document: dict) -> str:
+    """Where a received document is kept: kind, account, period, order, format.
+
+    E.g. ``invoice_277300018417_2026-10_12345678.pdf`` or
+    ``call_details_277300018417_2026-10-01_2026-10-31_12345678.xml``.
+    """
+    if document["kind"] == "invoice":
+        period = document["period_from"][:7]
+    else:
+        period = f"{document['period_from']}_{document['period_to']}"
+    return f"{document['kind']}_{document['account']}_{period}_{document['order_id']}.{document['format']}"
+
+
+MAX_UNPACKED_BYTES = 1 << 30
+MAX_ZIP_MEMBERS = 20
+
+
+def unpack_zip(path: str | Path, folder: str | Path, max_bytes: int = MAX_UNPACKED_BYTES) -> list[Path]:
+    """Unpack the files of a ZIP attachment into ``folder`` safely; return their paths.
+
+    Only file names are kept (no folders, so nothing can land outside
+    ``folder``); an archive with too many members or that would unpack to more
+    than ``max_bytes`` is refused with ``DocumentCheckError`` before anything
+    is written.
+    """
+    path, folder = Path(path), Path(folder)
+    with zipfile.ZipFile(path) as archive:
+        members = [info for info in archive.infolist() if not info.is_dir()]
+        if len(members) > MAX_ZIP_MEMBERS:
+            raise DocumentCheckError(f"{path.name} holds {len(members)} files; a document archive holds a few.")
+        if sum(info.file_size for info in members) > max_bytes:
+            raise DocumentCheckError(f"{path.name} would unpack to more than {max_bytes} bytes; refused.")
+        folder.mkdir(parents=True, exist_ok=True)
+        unpacked = []
+        for number, info in enumerate(members):
+            name = Path(info.filename.replace("\\", "/")).name or f"member-{number}"
+            target = folder / f"{number}-{name}"
+            with archive.open(info) as source, open(target, "wb") as sink:
+                copied = 0
+                for chunk in iter(lambda: source.read(1 << 20), b""):
+                    copied += len(chunk)
+                    if copied > info.file_size:
+                        raise DocumentCheckError(f"{path.name}: {name} is larger than its archive says; refused.")
+                    sink.write(chunk)
+            unpacked.append(target)
+        return unpacked
 
 
 @library(scope="GLOBAL", auto_keywords=False)

@@ -8,29 +8,34 @@ temporary folder and reads the same settings from the file they write.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 from robot.api import logger
 from robot.api.deco import keyword, library
 from robot.api.types import Secret
 
-from sandbox.stack import read_env_file
+from libraries.ownership import Ownership
+from libraries.periods import period_bounds
 from variables import production, sandbox
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-def read_settings(environ: dict[str, str]) -> dict:
+def read_settings(environ: dict[str, str], period: str) -> dict:
     """Validated settings from ``environ``; secrets wrapped as ``Secret``.
 
-    Raises ``RuntimeError`` naming every missing required setting.
+    Raises ``RuntimeError`` naming every missing required setting, or saying
+    what is wrong with a given one.
     """
     missing = [f"{name} ({meaning})" for name, meaning in production.REQUIRED.items() if not environ.get(name)]
     if missing:
@@ -41,7 +46,75 @@ def read_settings(environ: dict[str, str]) -> dict:
     for name in production.SECRETS:
         settings[name] = Secret(settings[name])
     settings["MTS_ACCOUNTS"] = [item.strip() for item in settings["MTS_ACCOUNTS"].split(",") if item.strip()]
+    settings.update(call_details_settings(settings, period))
     return settings
+
+
+def call_details_settings(settings: dict, period: str) -> dict:
+    """The validated call-details options: format, first and last day, groups of numbers."""
+    fmt = settings["CALL_DETAILS_FORMAT"].lower()
+    if fmt not in production.CALL_DETAILS_FORMATS:
+        allowed = ", ".join(production.CALL_DETAILS_FORMATS)
+        raise RuntimeError(f"CALL_DETAILS_FORMAT must be one of {allowed}, not '{fmt}'.")
+    first, last = period_bounds(period)
+    days = {}
+    for name, default in (("CALL_DETAILS_FROM", first), ("CALL_DETAILS_TO", last)):
+        try:
+            days[name] = date.fromisoformat(settings[name]) if settings[name] else default
+        except ValueError:
+            raise RuntimeError(f"{name} must be a date written YYYY-MM-DD, not '{settings[name]}'.") from None
+    if days["CALL_DETAILS_FROM"] > days["CALL_DETAILS_TO"]:
+        raise RuntimeError("CALL_DETAILS_FROM is after CALL_DETAILS_TO.")
+    return {
+        "CALL_DETAILS_FORMAT": fmt,
+        "CALL_DETAILS_FROM": days["CALL_DETAILS_FROM"].isoformat(),
+        "CALL_DETAILS_TO": days["CALL_DETAILS_TO"].isoformat(),
+        "CALL_DETAILS_GROUPS": parse_groups(settings["CALL_DETAILS_GROUPS"]),
+    }
+
+
+ACCOUNT = re.compile(r"^\d{12}$")
+NUMBER = re.compile(r"^7\d{10}$")
+
+
+def parse_groups(value: str) -> list[dict]:
+    """Named groups of numbers from JSON (inline, or a file's path).
+
+    ``{"Руководство": {"account": "277300018417", "numbers": ["79161234567"]}}``
+    becomes ``[{"name": "Руководство", "account": …, "numbers": […]}]``.
+    """
+    if not value:
+        return []
+    text = value if value.lstrip()[:1] in ("{", "[") else Path(value).read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RuntimeError(f"CALL_DETAILS_GROUPS is not valid JSON: {error}") from None
+    if not isinstance(data, dict) or not data:
+        raise RuntimeError("CALL_DETAILS_GROUPS must map group names to {account, numbers}.")
+    groups = []
+    for name, group in data.items():
+        account = str(group.get("account", "")) if isinstance(group, dict) else ""
+        numbers = group.get("numbers") if isinstance(group, dict) else None
+        if not ACCOUNT.match(account):
+            raise RuntimeError(f"CALL_DETAILS_GROUPS: group '{name}' needs a 12-digit personal account.")
+        if not isinstance(numbers, list) or not numbers or not all(NUMBER.match(str(n)) for n in numbers):
+            raise RuntimeError(f"CALL_DETAILS_GROUPS: group '{name}' needs a list of numbers written 79XXXXXXXXX.")
+        groups.append({"name": name, "account": account, "numbers": [str(n) for n in numbers]})
+    return groups
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Read ``KEY=VALUE`` lines (values optionally single-quoted, as ``python -m sandbox`` writes them)."""
+    result = {}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        key, _, value = line.partition("=")
+        if len(value) >= 2 and value[0] == value[-1] == "'":
+            value = value[1:-1].replace("'\"'\"'", "'")
+        result[key.strip()] = value
+    return result
 
 
 class SandboxProcess:
@@ -91,30 +164,46 @@ class Environment:
 
     def __init__(self):
         self.sandbox: SandboxProcess | None = None
+        self.settings: dict | None = None
+        self.ownership = Ownership()
 
     @keyword("Prepare Environment")
-    def prepare_environment(self, environment: str) -> dict:
+    def prepare_environment(self, environment: str, period: str) -> dict:
         """Return the settings of ``environment`` (``SANDBOX`` or ``PRODUCTION``).
 
         In the sandbox the stand-ins are started first, on free loopback ports
         with fresh random passwords, and stopped by `Release Environment`.
+        Within one run the environment is prepared once: suites under the
+        suite that prepared it get the same settings.
         """
+        if self.settings is not None:
+            return self.settings
+        self.ownership.claim()
+        self.settings = self._prepare(environment, period)
+        return self.settings
+
+    def _prepare(self, environment: str, period: str) -> dict:
         if environment == "PRODUCTION":
-            return read_settings(dict(os.environ))
+            return read_settings(dict(os.environ), period)
         self.sandbox = SandboxProcess(sandbox.SEED, sandbox.DELIVERY_DELAY)
         try:
             values = self.sandbox.wait_ready(sandbox.START_TIMEOUT)
         except BaseException:
-            self.release_environment()
+            self.sandbox.stop()
+            self.sandbox = None
             raise
         values.setdefault("MAIL_TIMEOUT", sandbox.MAIL_TIMEOUT)
         values.setdefault("MAIL_POLL_INTERVAL", sandbox.MAIL_POLL_INTERVAL)
+        values.update({name: os.environ[name] for name in production.RUN_OPTIONS if name in os.environ})
         logger.info(f"Sandbox started: portal {values['MTS_PORTAL_URL']}, Tarifer {values['TARIFER_URL']}.")
-        return read_settings(values)
+        return read_settings(values, period)
 
     @keyword("Release Environment")
     def release_environment(self) -> None:
-        """Stop the stand-ins if this run started them; nothing to do in production."""
+        """Stop the stand-ins if this suite started them; nothing to do in production."""
+        if not self.ownership.release():
+            return
+        self.settings = None
         if self.sandbox is not None:
             self.sandbox.stop()
             self.sandbox = None

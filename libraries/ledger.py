@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from robot.api import logger
 from robot.api.deco import keyword, library
+
+from libraries.ownership import Ownership
 
 STATUSES = ("ordered", "received", "uploaded", "failed", "skipped")
 FIELDS = (
@@ -42,7 +44,7 @@ FIELDS = (
 
 def now_iso() -> str:
     """The current time in ISO 8601 with the UTC offset."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def document_key(login: str, account: str, kind: str, period_from: str, period_to: str, numbers=()) -> str:
@@ -86,6 +88,7 @@ class Ledger:
         self.run: dict = {}
         self.documents: dict[str, dict] = {}
         self.state: dict[str, dict] = {}
+        self.ownership = Ownership()
 
     @keyword("Start Ledger")
     def start_ledger(self, environment: str, period: str, output_dir: str, state_file: str = "") -> None:
@@ -93,8 +96,11 @@ class Ledger:
 
         ``state_file`` (default ``output_dir/ledger-state.json``) keeps what a
         later run must know: orders still waiting for their e-mail and
-        documents received but not yet in Tarifer.
+        documents received but not yet in Tarifer. Suites run under the suite
+        that started the ledger add to the same summary.
         """
+        if not self.ownership.claim():
+            return
         output = Path(output_dir)
         self.summary_path = output / "summary.json"
         self.state_path = Path(state_file) if state_file else output / "ledger-state.json"
@@ -174,14 +180,32 @@ class Ledger:
         self.mark_document(key, "failed", error=str(error))
 
     @keyword("Documents With Status")
-    def documents_with_status(self, *statuses: str) -> list[str]:
-        """Keys of the documents whose status is one of ``statuses``, in the order they were added."""
-        return [key for key, entry in self.documents.items() if entry["status"] in statuses]
+    def documents_with_status(self, *statuses: str, kind: str = "") -> list[str]:
+        """Keys of the documents (of ``kind``, if given) whose status is one of ``statuses``, in order added."""
+        return [
+            key
+            for key, entry in self.documents.items()
+            if entry["status"] in statuses and (not kind or entry["kind"] == kind)
+        ]
+
+    @keyword("Adopt Unfinished Documents")
+    def adopt_unfinished_documents(self) -> list[str]:
+        """Take into this run every document an earlier run received but did not get into Tarifer.
+
+        Returns the keys of all documents now ``received``, whichever routine and
+        run collected them.
+        """
+        for key, earlier in self.state.items():
+            if earlier.get("status") == "received" and key not in self.documents:
+                self.documents[key] = dict(earlier, error=None)
+                logger.info(f"{describe(earlier)} was received by an earlier run and is not in Tarifer yet.")
+        self._save()
+        return self.documents_with_status("received")
 
     @keyword("Finish Ledger")
     def finish_ledger(self) -> None:
-        """Stamp the end time and write the summary for the last time (if the ledger was started)."""
-        if self.summary_path is None:
+        """Stamp the end time and write the summary for the last time (by the suite that started it)."""
+        if self.summary_path is None or not self.ownership.release():
             return
         self.run["finished_at"] = now_iso()
         self._save()

@@ -18,6 +18,7 @@ import shutil
 import ssl
 import tempfile
 import time
+import zipfile
 from datetime import date, timedelta
 from email.header import decode_header, make_header
 from imaplib import IMAP4_SSL
@@ -28,10 +29,9 @@ from robot.api.deco import keyword, library
 from robot.api.types import Secret
 from RPA.Email.ImapSmtp import ImapSmtp
 
-from libraries.documents import DocumentCheckError, check_invoice
+from libraries.documents import DocumentCheckError, check_document, document_file_name, unpack_zip
 
 IMAP_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-CHECKS = {"invoice": check_invoice}
 
 # The IMAP library logs every search and saved file, and warns of every empty
 # search while the robot waits; the robot's own messages say what matters.
@@ -114,76 +114,79 @@ class Mailbox:
 
     @keyword("Wait For Document Mail")
     def wait_for_document_mail(
-        self,
-        order_id: str,
-        kind: str,
-        account: str,
-        period: str,
-        target_file: str,
-        timeout: float = 900,
-        interval: float = 5,
-        since_days: int = 7,
+        self, document: dict, folder: str, timeout: float = 900, interval: float = 5, since_days: int = 7
     ) -> str:
-        """Wait for the e-mail with the ordered document, save it as ``target_file``, return its path.
+        """Wait for the e-mail with an ordered ``document`` (a ledger entry), save it into ``folder``.
 
-        Unread mails of the last ``since_days`` days are looked at. A mail that
-        names ``order_id`` is the one: its document is checked and a wrong one
-        fails at once. Mails that do not name it are taken only when their
-        attachment is the ordered document by content. The mail taken is
-        marked read; every other mail is left as it was. Fails with a clear
-        message when nothing arrives within ``timeout`` seconds.
+        Returns the saved file's path. Unread mails of the last ``since_days``
+        days are looked at. A mail that names the document's order number is
+        the one: its document is checked and a wrong one fails at once. Mails
+        that do not name it are taken only when their attachment is the
+        ordered document by content. A zipped attachment is unpacked safely
+        first. The mail taken is marked read; every other mail is left as it
+        was. Fails with a clear message when nothing arrives within
+        ``timeout`` seconds.
         """
-        check = CHECKS[kind]
+        target = Path(folder) / document_file_name(document)
         deadline = time.monotonic() + float(timeout)
         since = imap_date(date.today() - timedelta(days=int(since_days)))
         while True:
-            found = self._take_matching_mail(order_id, check, account, period, Path(target_file), since)
-            if found:
-                return found
+            if self._take_matching_mail(document, target, since):
+                return str(target)
             if time.monotonic() >= deadline:
                 raise MailTimeout(
-                    f"No e-mail with the {kind} of personal account {account} for {period} "
-                    f"(order № {order_id}) arrived within {int(float(timeout))} s."
+                    f"No e-mail with the {document['kind']} of personal account {document['account']} "
+                    f"for {document['period_from']}–{document['period_to']} (order № {document['order_id']}) "
+                    f"arrived within {int(float(timeout))} s."
                 )
             time.sleep(float(interval))
 
-    def _take_matching_mail(self, order_id, check, account, period, target: Path, since: str) -> str | None:
+    def _take_matching_mail(self, document: dict, target: Path, since: str) -> bool:
         self.imap.select_folder("INBOX", readonly=True)
         messages = self.imap.list_messages(f"UNSEEN SINCE {since}")
         for item in messages:
             uid = str(item["uid"])
             if uid in self.taken or uid in self.foreign or not item.get("Has-Attachments"):
                 continue
-            names_order = order_id and order_id in message_text(item["Message"])
+            names_order = bool(document["order_id"]) and document["order_id"] in message_text(item["Message"])
             with tempfile.TemporaryDirectory() as staging:
                 saved = self.imap.save_attachment(item, staging, overwrite=False)
-                document = self._ordered_document(saved, check, account, period, strict=names_order)
-                if document is None:
+                found = self._ordered_document(saved, document, Path(staging), strict=names_order)
+                if found is None:
                     self.foreign.add(uid)
                     continue
                 target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(document, target)
+                shutil.copyfile(found, target)
             self._mark_read(uid)
             self.taken.add(uid)
             logger.info(f"Took the e-mail «{header_text(item.get('Subject'))}» and saved {target.name}.")
-            return str(target)
-        return None
+            return True
+        return False
 
     @staticmethod
-    def _ordered_document(saved: list[str], check, account: str, period: str, strict: bool) -> str | None:
-        """The attachment that passes ``check``; with ``strict`` a mail without one is an error."""
+    def _ordered_document(saved: list[str], document: dict, staging: Path, strict: bool) -> str | None:
+        """The attachment that is the ordered document; with ``strict`` a mail without one is an error."""
         problems = []
-        for path in saved:
+        candidates = []
+        for number, path in enumerate(saved):
+            if zipfile.is_zipfile(path):
+                try:
+                    candidates += unpack_zip(path, staging / f"unzipped-{number}")
+                except (DocumentCheckError, zipfile.BadZipFile) as problem:
+                    problems.append(f"{Path(path).name}: {problem}")
+            else:
+                candidates.append(Path(path))
+        for path in candidates:
             try:
-                check(path, account, period)
-                return path
+                check_document(path, document)
+                return str(path)
             except DocumentCheckError as problem:
                 problems.append(str(problem))
         if strict:
             names = ", ".join(Path(path).name for path in saved) or "none"
             raise DocumentCheckError(
-                f"The e-mail for the order does not carry the ordered document (attachments: {names}). "
-                + " ".join(problems)
+                f"The e-mail for order № {document['order_id']} does not carry the ordered document "
+                f"(attachments: {names}). " + " ".join(problems)
             )
         return None
 

@@ -34,7 +34,10 @@ def login_refusal(login: str, portal_text: str) -> str:
     portal_text = " ".join(portal_text.split())
     for known, meaning in LOGIN_REFUSALS.items():
         if known in portal_text:
-            return f"The portal refused the login of +7{login}: {meaning} («{portal_text}»). No further attempt was made."
+            return (
+                f"The portal refused the login of +7{login}: {meaning} («{portal_text}»). "
+                "No further attempt was made."
+            )
     return f"The portal refused the login of +7{login}: «{portal_text}». No further attempt was made."
 
 
@@ -52,6 +55,35 @@ def choose_accounts(listed: list[str], configured: list[str]) -> tuple[list[str]
     if not configured:
         return list(listed), []
     return [account for account in listed if account in configured], [a for a in configured if a not in listed]
+
+
+def choose_groups(
+    configured: list[dict], numbers_by_account: dict[str, list[str]], accounts: list[str]
+) -> tuple[list[dict], list[dict]]:
+    """The groups of numbers to order call details for, and the configured groups that cannot be.
+
+    With no configured group, each handled account is one group of all its
+    numbers. A configured group must name a listed account and only numbers
+    attached to it; otherwise it comes back with the ``reason``.
+    """
+    if not configured:
+        return [
+            {"name": f"ЛС {account}", "account": account, "numbers": list(numbers_by_account.get(account, []))}
+            for account in accounts
+        ], []
+    chosen, refused = [], []
+    for group in configured:
+        listed = numbers_by_account.get(group["account"])
+        if listed is None:
+            refused.append({**group, "reason": f"Personal account {group['account']} is not listed."})
+            continue
+        strangers = [number for number in group["numbers"] if number not in listed]
+        if strangers:
+            reason = f"Numbers {', '.join(strangers)} are not attached to personal account {group['account']}."
+            refused.append({**group, "reason": reason})
+            continue
+        chosen.append(group)
+    return chosen, refused
 
 
 @library(scope="GLOBAL", auto_keywords=False)
@@ -75,3 +107,14 @@ class Portal:
         With no configured subset every listed account is handled.
         """
         return choose_accounts(listed, configured)
+
+    @keyword("Choose Groups")
+    def choose_groups(
+        self, configured: list[dict], numbers_by_account: dict, accounts: list[str]
+    ) -> tuple[list[dict], list[dict]]:
+        """Return the groups of numbers to order call details for, and the refused ones with a ``reason``.
+
+        With no configured group (CALL_DETAILS_GROUPS), every handled personal
+        account is one group of all its numbers.
+        """
+        return choose_groups(configured, numbers_by_account, accounts)

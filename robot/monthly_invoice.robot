@@ -37,33 +37,24 @@ Order The Invoice Of Every Personal Account
         Order The Invoice Unless Done Before    ${account}
     END
     Log Out Of The Virtual Manager
-    Fail If Any Document Failed
+    Fail If Any Document Failed    @{INVOICES}
 
 Collect The Invoices From The Mailbox
     [Documentation]    Waits for each ordered invoice's e-mail, saves the PDF and checks that
     ...    it names the ordered personal account and period.
-    Open The Robot Mailbox
-    ${ordered}=    Documents With Status    ordered
-    FOR    ${key}    IN    @{ordered}
-        Collect The Ordered Document    ${key}
-    END
-    Close The Robot Mailbox
-    Fail If Any Document Failed    @{ordered}
+    Collect Every Ordered Document    invoice
 
 Upload The Invoices To Tarifer
     [Documentation]    Uploads each received and checked invoice to Tarifer with its
     ...    metadata («Загружаем полученные отчёты в «Tarifer»»).
-    ${received}=    Documents With Status    received
-    FOR    ${key}    IN    @{received}
-        Upload The Document    ${key}
-    END
-    Fail If Any Document Failed    @{received}
+    Upload Every Received Document    invoice
 
 
 *** Keywords ***
 Personal Accounts To Handle
     [Documentation]    The personal accounts of the login, or the configured subset
     ...    (MTS_ACCOUNTS). A configured account the portal does not list fails.
+    VAR    @{INVOICES}=    @{EMPTY}    scope=SUITE
     ${listed}=    Personal Accounts Of The Login
     ${accounts}    ${unknown}=    Choose Accounts    ${listed}    ${SETTINGS}[MTS_ACCOUNTS]
     FOR    ${account}    IN    @{unknown}
@@ -94,8 +85,10 @@ Order The Invoice Unless Done Before
     END
 
 Add Invoice
-    [Documentation]    Enters the invoice of a personal account for the period in the ledger.
+    [Documentation]    Enters the invoice of a personal account for the period in the ledger
+    ...    and in this routine's list of invoices.
     [Tags]    robot:private
     [Arguments]    ${account}
     ${key}=    Add Document    ${SETTINGS}[MTS_LOGIN]    ${account}    invoice    ${PERIOD_FROM}    ${PERIOD_TO}
+    Append To List    ${INVOICES}    ${key}
     RETURN    ${key}

@@ -52,7 +52,7 @@ class Sandbox:
         self.portal: ServerThread | None = None
         self.tarifer: ServerThread | None = None
 
-    def start(self) -> "Sandbox":
+    def start(self) -> Sandbox:
         """Start mail, Tarifer and the portal; return once all of them answer."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.data_dir, 0o755)
@@ -110,7 +110,7 @@ class Sandbox:
             "SANDBOX_DATA_DIR": str(self.data_dir),
         }
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -132,24 +132,6 @@ def write_env_file(path: Path, settings: dict[str, str]) -> None:
     os.replace(tmp, path)
 
 
-def read_env_file(path: Path) -> dict[str, str]:
-    """Read back a file written by ``write_env_file``."""
-    result = {}
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        key, _, value = line.partition("=")
-        result[key] = _shell_unquote(value)
-    return result
-
-
 def _shell_quote(value: str) -> str:
     """Single-quote a value for a POSIX shell."""
     return "'" + value.replace("'", "'\"'\"'") + "'"
-
-
-def _shell_unquote(value: str) -> str:
-    """Undo ``_shell_quote``."""
-    if len(value) >= 2 and value[0] == value[-1] == "'":
-        return value[1:-1].replace("'\"'\"'", "'")
-    return value

@@ -32,7 +32,7 @@ import re
 import tempfile
 import threading
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 from xml.parsers import expat
@@ -391,7 +391,7 @@ class DocumentStore:
 
 def utc_timestamp() -> str:
     """Return the current UTC time as ISO 8601 with seconds and a ``Z``."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -424,6 +424,11 @@ def bearer_token_matches(header: str | None, token: str) -> bool:
     return hmac.compare_digest(presented.strip().encode("utf-8"), token.encode("utf-8"))
 
 
+OUTAGE_FLAG = "OUTAGE"
+"""A file of this name in the data folder also puts Tarifer into an outage, so a
+test can switch a running stand-in off and on from outside its process."""
+
+
 def create_app(data_dir: Path, token: str, *, max_upload_bytes: int = 200 * 1024 * 1024) -> Flask:
     """Create the Tarifer stand-in storing its documents under ``data_dir``.
 
@@ -443,7 +448,7 @@ def create_app(data_dir: Path, token: str, *, max_upload_bytes: int = 200 * 1024
         """Answer 503 during an injected outage and 401 without the right token."""
         if request.endpoint == "health":
             return None
-        if app.config["OUTAGE"]:
+        if app.config["OUTAGE"] or (Path(data_dir) / OUTAGE_FLAG).exists():
             return error_response(
                 503, "unavailable", "Tarifer is temporarily unavailable; retry later"
             )

@@ -25,6 +25,15 @@ OPTIONAL = {
     "MAIL_TIMEOUT": ("3600", "seconds to wait for an ordered document's e-mail"),
     "MAIL_POLL_INTERVAL": ("30", "seconds between two looks into the mailbox"),
     "TARIFER_CA_FILE": ("", "PEM file of trusted certificates for Tarifer; empty means the system's"),
+    "CALL_DETAILS_FORMAT": ("pdf", "format of the call details: pdf (Tarifer's preference), xml or html"),
+    "CALL_DETAILS_FROM": ("", "first day of the call details, YYYY-MM-DD; empty means the period's first"),
+    "CALL_DETAILS_TO": ("", "last day of the call details, YYYY-MM-DD; empty means the period's last"),
+    "CALL_DETAILS_GROUPS": ("", "named groups of numbers per personal account: JSON, or a JSON file's path"),
 }
+
+RUN_OPTIONS = ("PERIOD", "CALL_DETAILS_FORMAT", "CALL_DETAILS_FROM", "CALL_DETAILS_TO", "CALL_DETAILS_GROUPS")
+"""Options of a run, not of a system: honoured in the sandbox as well."""
+
+CALL_DETAILS_FORMATS = ("pdf", "xml", "html")
 
 SECRETS = ("MTS_PASSWORD", "IMAP_PASSWORD", "TARIFER_TOKEN")

@@ -2,45 +2,23 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
-import requests
 
 from libraries.documents import check_invoice, sha256_of
 from libraries.periods import last_closed_period, period_bounds
 from sandbox import dataset
-from tests.acceptance.conftest import ROOT, run_robot
-from variables import production
+from tests.acceptance.robot_runs import (
+    ROOT,
+    assert_no_secret_in,
+    login_attempts,
+    orders,
+    run_robot,
+    summary_of,
+    tarifer_listing,
+)
 
 PERIOD = last_closed_period()
 FIRST, LAST = (day.isoformat() for day in period_bounds(PERIOD))
-
-
-def summary_of(run) -> dict:
-    return json.loads(run.summary_path.read_text(encoding="utf-8"))
-
-
-def tarifer_listing(settings) -> list[dict]:
-    response = requests.get(
-        f"{settings['TARIFER_URL']}/documents",
-        headers={"Authorization": f"Bearer {settings['TARIFER_TOKEN']}"},
-        timeout=10,
-    )
-    response.raise_for_status()
-    return response.json()["documents"]
-
-
-def orders(data_dir: Path) -> list[dict]:
-    path = data_dir / "portal" / "orders.jsonl"
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
-
-
-def login_attempts(data_dir: Path, login: str) -> list[dict]:
-    path = data_dir / "portal" / "login_attempts.jsonl"
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    return [entry for entry in map(json.loads, lines) if entry["login"] == login]
 
 
 def assert_every_invoice_uploaded(summary: dict, accounts: list[str]) -> None:
@@ -51,18 +29,9 @@ def assert_every_invoice_uploaded(summary: dict, accounts: list[str]) -> None:
         assert (entry["period_from"], entry["period_to"]) == (FIRST, LAST)
         assert entry["status"] == "uploaded", entry
         assert entry["order_id"] and entry["tarifer_id"] and entry["error"] is None
-        path = ROOT / entry["file"] if not Path(entry["file"]).is_absolute() else Path(entry["file"])
+        path = ROOT / entry["file"]
         check_invoice(path, entry["account"], PERIOD)
         assert sha256_of(path) == entry["sha256"]
-
-
-def assert_no_secret_in(folder: Path, settings: dict[str, str]) -> None:
-    secrets = [settings[name].encode() for name in production.SECRETS]
-    for path in folder.rglob("*"):
-        if path.is_file():
-            content = path.read_bytes()
-            leaked = [secret for secret in secrets if secret in content]
-            assert not leaked, f"a secret leaked into {path}"
 
 
 def test_a_fresh_run_without_configuration_does_the_month_in_the_sandbox(tmp_path):

@@ -1,11 +1,13 @@
 """The check of a received invoice before upload, on real PDFs."""
 
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from libraries.documents import DocumentCheckError, check_invoice, sha256_of
+from libraries.documents import DocumentCheckError, check_invoice, document_file_name, sha256_of, unpack_zip
 from tests.support import pdf_bytes
+
 
 def write_pdf(path: Path, *lines: str) -> Path:
     path.write_bytes(pdf_bytes(*lines))
@@ -50,3 +52,37 @@ def test_fingerprint_is_the_sha256_of_the_bytes(tmp_path):
     path = tmp_path / "x.bin"
     path.write_bytes(b"abc")
     assert sha256_of(path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+def make_zip(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    return path
+
+
+def test_unpacking_keeps_names_only_so_nothing_lands_outside_the_folder(tmp_path):
+    archive = make_zip(tmp_path / "a.zip", {"../../etc/evil.pdf": b"x", "/abs/doc.xml": b"y"})
+    unpacked = unpack_zip(archive, tmp_path / "out")
+    assert [path.parent for path in unpacked] == [tmp_path / "out"] * 2
+    assert [path.read_bytes() for path in unpacked] == [b"x", b"y"]
+
+
+def test_an_archive_that_would_unpack_too_big_is_refused_before_writing(tmp_path):
+    archive = make_zip(tmp_path / "bomb.zip", {"big.xml": b"0" * 100_000})
+    with pytest.raises(DocumentCheckError, match="would unpack to more than 1000 bytes"):
+        unpack_zip(archive, tmp_path / "out", max_bytes=1000)
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_archive_with_very_many_files_is_refused(tmp_path):
+    archive = make_zip(tmp_path / "many.zip", {f"{n}.pdf": b"x" for n in range(50)})
+    with pytest.raises(DocumentCheckError, match="holds 50 files"):
+        unpack_zip(archive, tmp_path / "out")
+
+
+def test_file_names_say_kind_account_period_and_order():
+    invoice = {"kind": "invoice", "account": "1", "period_from": "2026-10-01", "period_to": "2026-10-31"}
+    assert document_file_name({**invoice, "order_id": "9", "format": "pdf"}) == "invoice_1_2026-10_9.pdf"
+    details = {**invoice, "kind": "call_details", "order_id": "9", "format": "xml"}
+    assert document_file_name(details) == "call_details_1_2026-10-01_2026-10-31_9.xml"

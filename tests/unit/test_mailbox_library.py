@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import imaplib
+import io
 import shutil
 import ssl
 import uuid
+import zipfile
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 from robot.api.types import Secret
@@ -19,8 +22,19 @@ from tests.support import pdf_bytes, send_mail, world_traversable_folder
 USER = "robot@sandbox.test"
 PASSWORD = uuid.uuid4().hex
 ACCOUNT = "277300018417"
-PERIOD = "2026-10"
 INVOICE = pdf_bytes("Счёт", f"Лицевой счёт: {ACCOUNT}", "Расчётный период: 01.10.2026 – 31.10.2026")
+def invoice(order_id: str) -> dict:
+    return {
+        "kind": "invoice",
+        "account": ACCOUNT,
+        "period_from": "2026-10-01",
+        "period_to": "2026-10-31",
+        "order_id": order_id,
+        "format": "pdf",
+        "numbers": [],
+    }
+
+
 OTHER_INVOICE = pdf_bytes("Счёт", "Лицевой счёт: 111111111111", "Расчётный период: 01.10.2026 – 31.10.2026")
 
 
@@ -51,14 +65,14 @@ def context(server):
     return ssl.create_default_context(cafile=str(server.ca_file))
 
 
-def mail(server, subject: str, attachment: bytes | None = None, name: str = "Счет.pdf") -> None:
+def mail(server, subject: str, attachment: bytes | None = None, name: str = "Счет.pdf", subtype: str = "pdf") -> None:
     message = EmailMessage()
     message["From"] = "Виртуальный менеджер МТС <vm-noreply@ihelper.mts.ru>"
     message["To"] = USER
     message["Subject"] = subject
     message.set_content("Документ во вложении.")
     if attachment is not None:
-        message.add_attachment(attachment, maintype="application", subtype="pdf", filename=name)
+        message.add_attachment(attachment, maintype="application", subtype=subtype, filename=name)
     send_mail(server.host, server.smtp_port, message)
 
 
@@ -74,32 +88,40 @@ def test_the_mail_naming_the_order_is_taken_and_only_it_is_marked_read(server, m
     mail(server, "Рассылка без вложения")
     mail(server, "Заказ № 555: чужой счёт", OTHER_INVOICE)
     mail(server, "Заказ № 12345678: Сформированные счета", INVOICE)
-    target = tmp_path / "documents" / "invoice.pdf"
-    saved = mailbox.wait_for_document_mail("12345678", "invoice", ACCOUNT, PERIOD, str(target), timeout=20, interval=0.2)
-    assert saved == str(target)
-    assert target.read_bytes() == INVOICE
+    saved = mailbox.wait_for_document_mail(invoice("12345678"), str(tmp_path / "documents"), timeout=20, interval=0.2)
+    assert saved == str(tmp_path / "documents" / "invoice_277300018417_2026-10_12345678.pdf")
+    assert Path(saved).read_bytes() == INVOICE
     assert unseen_subjects(server) == 2
 
 
 def test_a_mail_without_the_order_number_is_taken_by_its_content(server, mailbox, tmp_path):
     mail(server, "Документ по заказу", INVOICE)
-    target = tmp_path / "invoice.pdf"
-    mailbox.wait_for_document_mail("999", "invoice", ACCOUNT, PERIOD, str(target), timeout=20, interval=0.2)
-    assert target.read_bytes() == INVOICE
+    saved = mailbox.wait_for_document_mail(invoice("999"), str(tmp_path), timeout=20, interval=0.2)
+    assert Path(saved).read_bytes() == INVOICE
+
+
+def test_a_zipped_document_is_unpacked_and_checked(server, mailbox, tmp_path):
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("../../Счет.pdf", INVOICE)
+    mail(server, "Заказ № 777: Сформированные счета", packed.getvalue(), name="Счет.pdf.zip", subtype="zip")
+    saved = mailbox.wait_for_document_mail(invoice("777"), str(tmp_path / "in"), timeout=20, interval=0.2)
+    assert Path(saved).read_bytes() == INVOICE
+    assert sorted(path.name for path in tmp_path.rglob("*") if path.is_file()) == [Path(saved).name]
 
 
 def test_the_mail_of_the_order_with_a_wrong_document_fails_at_once_and_stays_unread(server, mailbox, tmp_path):
     mail(server, "Заказ № 4242: Сформированные счета", OTHER_INVOICE)
-    target = tmp_path / "invoice.pdf"
     with pytest.raises(DocumentCheckError, match="does not name personal account 277300018417"):
-        mailbox.wait_for_document_mail("4242", "invoice", ACCOUNT, PERIOD, str(target), timeout=20, interval=0.2)
-    assert not target.exists()
+        mailbox.wait_for_document_mail(invoice("4242"), str(tmp_path), timeout=20, interval=0.2)
+    assert not list(tmp_path.iterdir())
     assert unseen_subjects(server) == 1
 
 
 def test_no_mail_fails_after_the_timeout_with_a_clear_message(mailbox, tmp_path):
-    with pytest.raises(MailTimeout, match=r"No e-mail with the invoice of personal account 277300018417 for 2026-10"):
-        mailbox.wait_for_document_mail("1", "invoice", ACCOUNT, PERIOD, str(tmp_path / "x.pdf"), timeout=1, interval=0.2)
+    expected = r"No e-mail with the invoice of personal account 277300018417 for 2026-10-01"
+    with pytest.raises(MailTimeout, match=expected):
+        mailbox.wait_for_document_mail(invoice("1"), str(tmp_path), timeout=1, interval=0.2)
 
 
 def test_a_wrong_password_is_reported_without_the_password(server):

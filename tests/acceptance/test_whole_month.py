@@ -1,0 +1,36 @@
+"""``make run``: the whole month in one run of the suite tree, in the sandbox default."""
+
+from __future__ import annotations
+
+from libraries.call_details import check_call_details
+from libraries.documents import check_invoice, sha256_of
+from libraries.periods import last_closed_period, period_bounds
+from sandbox import dataset
+from tests.acceptance.robot_runs import ROOT, run_robot, summary_of
+
+PERIOD = last_closed_period()
+FIRST, LAST = (day.isoformat() for day in period_bounds(PERIOD))
+
+
+def test_the_whole_month_orders_collects_and_uploads_invoices_and_call_details(tmp_path):
+    run = run_robot(tmp_path / "results", suite="robot")
+    assert run.returncode == 0, run.output
+    summary = summary_of(run)
+    assert summary["environment"] == "SANDBOX" and summary["period"] == PERIOD
+    accounts = {account.number: account for account in dataset.generate(1)[0].accounts}
+    invoices = [entry for entry in summary["documents"] if entry["kind"] == "invoice"]
+    details = [entry for entry in summary["documents"] if entry["kind"] == "call_details"]
+    assert sorted(entry["account"] for entry in invoices) == sorted(accounts)
+    assert sorted(entry["account"] for entry in details) == sorted(accounts)
+    for entry in invoices + details:
+        assert entry["status"] == "uploaded" and entry["tarifer_id"] and entry["error"] is None, entry
+        assert (entry["period_from"], entry["period_to"]) == (FIRST, LAST)
+        assert sha256_of(ROOT / entry["file"]) == entry["sha256"]
+    for entry in invoices:
+        check_invoice(ROOT / entry["file"], entry["account"], PERIOD)
+    for entry in details:
+        numbers = [subscriber.number for subscriber in accounts[entry["account"]].subscribers]
+        assert sorted(entry["numbers"]) == sorted(numbers) and entry["format"] == "pdf"
+        check_call_details(ROOT / entry["file"], numbers, FIRST, LAST, "pdf")
+    report = (run.outputdir / "report.html").read_text(encoding="utf-8")
+    assert f"SANDBOX · {PERIOD}" in report
