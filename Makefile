@@ -57,6 +57,7 @@ test: install lint unit dryrun acceptance
 lint: $(VENV)/.installed
 	$(BIN)/robocop check $(ROBOT_SOURCES)
 	$(BIN)/robocop format --check $(ROBOT_SOURCES)
+	$(BIN)/ruff check libraries sandbox variables tests
 
 unit: $(VENV)/.installed
 	$(BIN)/pytest -q tests/unit

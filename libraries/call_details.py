@@ -12,12 +12,12 @@ DOCTYPE or an entity, so nothing is ever expanded or fetched.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Iterable
 from xml.parsers import expat
 
 from robot.api.deco import keyword, library

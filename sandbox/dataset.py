@@ -175,5 +175,5 @@ def generate(seed: int = 1) -> tuple[Login, ...]:
             company=company,
             accounts=tuple(_account(rng, digits) for _ in range(account_count)),
         )
-        for company, account_count in zip(companies, LOGIN_ACCOUNTS)
+        for company, account_count in zip(companies, LOGIN_ACCOUNTS, strict=True)
     )

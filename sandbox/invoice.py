@@ -13,7 +13,7 @@ import os
 import random
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from fpdf import FPDF
@@ -108,7 +108,7 @@ class InvoiceCharges:
     @property
     def by_section(self) -> tuple[int, ...]:
         """Each section's total over all numbers, in the order of SECTIONS."""
-        return tuple(sum(column) for column in zip(*(n.by_section for n in self.numbers)))
+        return tuple(sum(column) for column in zip(*(n.by_section for n in self.numbers), strict=True))
 
     @property
     def total(self) -> int:
@@ -213,7 +213,7 @@ def render_invoice_pdf(login: Login, account: Account, period: str, seed: int) -
     pdf = _InvoicePDF()
     pdf.set_title(f"{TITLE} {account.number} {period}")
     pdf.set_author(OPERATOR)
-    pdf.set_creation_date(datetime(issued.year, issued.month, issued.day, tzinfo=timezone.utc))
+    pdf.set_creation_date(datetime(issued.year, issued.month, issued.day, tzinfo=UTC))
     pdf.add_page()
 
     pdf.line_text(OPERATOR, size=9)
@@ -230,7 +230,7 @@ def render_invoice_pdf(login: Login, account: Account, period: str, seed: int) -
         pdf.line_text(text)
 
     pdf.heading("Начисления по разделам, руб. без НДС")
-    for section, amount in zip(SECTIONS, charges.by_section):
+    for section, amount in zip(SECTIONS, charges.by_section, strict=True):
         pdf.amount_row(section, amount)
 
     pdf.heading("Начисления по абонентским номерам, руб. без НДС")
@@ -238,7 +238,7 @@ def render_invoice_pdf(login: Login, account: Account, period: str, seed: int) -
         if pdf.will_page_break((len(SECTIONS) + 2) * pdf.LINE):
             pdf.add_page()
         pdf.line_text(f"Абонентский номер {number.number} ({number.full_name})", bold=True)
-        for section, amount in zip(SECTIONS, number.by_section):
+        for section, amount in zip(SECTIONS, number.by_section, strict=True):
             pdf.amount_row(section, amount, indent=6)
         pdf.amount_row(f"Итого по номеру {number.number}", number.subtotal, bold=True, indent=6)
 

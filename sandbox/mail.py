@@ -113,7 +113,7 @@ class Identity:
     config: str
 
     @classmethod
-    def current(cls) -> "Identity":
+    def current(cls) -> Identity:
         """Identity for the current process: ``nobody`` mail as root, else the user."""
         if os.geteuid() == 0:
             nobody = pwd.getpwnam("nobody")
@@ -245,7 +245,9 @@ class LmtpRelay:
 
 
 class MailServer:
-    """dovecot (IMAPS, self-signed cert, Maildir, passwd-file users) + an aiosmtpd SMTP receiver relaying to dovecot's LMTP.
+    """dovecot (IMAPS, self-signed cert, Maildir, passwd-file users) + an aiosmtpd SMTP receiver.
+
+    The receiver relays every message to dovecot's LMTP.
 
     ``users`` maps addresses to passwords, e.g. ``{"robot@sandbox.test": "secret"}``.
     Ports are chosen when the server starts. The certificate is made once per
@@ -284,7 +286,7 @@ class MailServer:
             if any(c in ":\n\r" for c in password):
                 raise ValueError(f"the password of {user} must not contain ':' or line breaks")
 
-    def start(self) -> "MailServer":
+    def start(self) -> MailServer:
         """Start dovecot and the SMTP receiver; return once IMAPS and SMTP answer.
 
         Raises ``RuntimeError`` with dovecot's log output if dovecot does not come up.
@@ -341,7 +343,7 @@ class MailServer:
         """The process id of the dovecot master process while it runs."""
         return self._process.pid if self._process else None
 
-    def __enter__(self) -> "MailServer":
+    def __enter__(self) -> MailServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -392,7 +394,8 @@ class MailServer:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError(f"dovecot exited with code {self._process.returncode}:\n{self._log_since(log_offset)}")
+                code = self._process.returncode
+                raise RuntimeError(f"dovecot exited with code {code}:\n{self._log_since(log_offset)}")
             if answers(self.host, self.imap_port, b"* OK", tls) and answers(self.host, self.lmtp_port, b"220"):
                 return
             time.sleep(0.05)

@@ -47,7 +47,7 @@ def first_account(running) -> str:
 def test_xml_call_details_of_a_named_group_are_uploaded_in_the_real_schema(zipping_sandbox, tmp_path):
     account = first_account(zipping_sandbox)
     ordered = orders(zipping_sandbox.data_dir)
-    numbers = numbers_of(zipping_sandbox, account)[:2]
+    numbers = numbers_of(account)[:2]
     settings = dict(
         zipping_sandbox.settings,
         CALL_DETAILS_FORMAT="xml",
@@ -77,7 +77,7 @@ def test_html_call_details_of_a_whole_account_arrive_zipped_and_are_unpacked(zip
     assert run.returncode == 0, run.output
     (entry,) = details_of(run)
     assert entry["status"] == "uploaded" and entry["file"].endswith(".html")
-    check_call_details(ROOT / entry["file"], numbers_of(zipping_sandbox, account), FIRST, LAST, "html")
+    check_call_details(ROOT / entry["file"], numbers_of(account), FIRST, LAST, "html")
     deliveries = (zipping_sandbox.data_dir / "portal" / "deliveries.jsonl").read_text(encoding="utf-8")
     assert ".zip" in deliveries, "the document was big enough to come zipped"
 
@@ -138,7 +138,7 @@ def test_a_wrong_document_in_the_mail_fails_and_is_not_uploaded(tmp_path):
         assert tarifer_listing(settings) == []
 
 
-def numbers_of(running, account: str) -> list[str]:
+def numbers_of(account: str) -> list[str]:
     for login in dataset.generate(1):
         for candidate in login.accounts:
             if candidate.number == account:
