@@ -212,8 +212,8 @@ class Ledger:
 
     @keyword("Ledger Problems")
     def ledger_problems(self, *keys: str) -> list[str]:
-        """One line per failed document among ``keys`` (all documents if none given), saying why."""
-        chosen = [self.documents[key] for key in keys] if keys else self.documents.values()
+        """One line per failed document among ``keys``, saying why."""
+        chosen = [self.documents[key] for key in keys]
         return [f"{describe(entry)}: {entry['error']}" for entry in chosen if entry["status"] == "failed"]
 
     def summary(self) -> dict:

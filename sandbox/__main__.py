@@ -1,4 +1,4 @@
-"""``python -m sandbox --data-dir DIR --env-file FILE [--seed N]``.
+"""``python -m sandbox --data-dir DIR --env-file FILE [--seed N] [portal options]``.
 
 Starts the portal, mail and Tarifer stand-ins, writes the settings that point
 a production-configured robot at them to FILE once everything answers, and
@@ -12,9 +12,27 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
+from sandbox.portal import DEFAULT_DETAILS_HISTORY_DAYS, DEFAULT_ZIP_ABOVE_BYTES, FAULTS
 from sandbox.stack import Sandbox, SandboxOptions, write_env_file
+
+
+def whole_number(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        """Return the number, or tell argparse why it is refused."""
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -29,6 +47,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=1.0,
         help="seconds between an order and its e-mail (default 1)",
     )
+    parser.add_argument(
+        "--details-history-days",
+        type=whole_number(1),
+        default=DEFAULT_DETAILS_HISTORY_DAYS,
+        help=f"how many days back call details can be ordered (default {DEFAULT_DETAILS_HISTORY_DAYS})",
+    )
+    parser.add_argument(
+        "--zip-above",
+        type=whole_number(0),
+        default=DEFAULT_ZIP_ABOVE_BYTES,
+        metavar="BYTES",
+        help=f"send call details larger than this zipped (default {DEFAULT_ZIP_ABOVE_BYTES})",
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        choices=sorted(FAULTS),
+        help="switch a portal fault on from the start (repeatable): wrong-document attaches "
+        "another account's document of an earlier month",
+    )
     return parser.parse_args(argv)
 
 
@@ -39,7 +78,14 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    options = SandboxOptions(data_dir=args.data_dir, seed=args.seed, delivery_delay=args.delivery_delay)
+    options = SandboxOptions(
+        data_dir=args.data_dir,
+        seed=args.seed,
+        delivery_delay=args.delivery_delay,
+        details_history_days=args.details_history_days,
+        zip_above_bytes=args.zip_above,
+        faults=tuple(args.fault),
+    )
     with Sandbox(options) as sandbox:
         write_env_file(args.env_file, sandbox.settings())
         print(f"sandbox ready: settings in {args.env_file}", flush=True)

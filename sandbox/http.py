@@ -25,7 +25,7 @@ class ServerThread:
         """The base URL of the server, without a trailing slash."""
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> "ServerThread":
+    def start(self) -> ServerThread:
         """Start serving in the background and return self."""
         self._thread.start()
         return self
@@ -36,7 +36,7 @@ class ServerThread:
         self._server.server_close()
         self._thread.join(timeout=10)
 
-    def __enter__(self) -> "ServerThread":
+    def __enter__(self) -> ServerThread:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from sandbox import dataset
 from sandbox.http import ServerThread
 from sandbox.mail import MailServer
+from sandbox.portal import DEFAULT_DETAILS_HISTORY_DAYS, DEFAULT_ZIP_ABOVE_BYTES, FAULTS
 from sandbox.portal import create_app as create_portal
 from sandbox.tarifer import create_app as create_tarifer
 
@@ -31,6 +32,12 @@ class SandboxOptions:
     data_dir: Path
     seed: int = 1
     delivery_delay: float = 1.0
+    details_history_days: int = DEFAULT_DETAILS_HISTORY_DAYS
+    """How many days back the portal keeps call details."""
+    zip_above_bytes: int = DEFAULT_ZIP_ABOVE_BYTES
+    """The portal sends call details larger than this zipped."""
+    faults: tuple[str, ...] = ()
+    """Portal fault switches on from the start, by name (see ``sandbox.portal.FAULTS``)."""
     logins: tuple = field(default=())
 
 
@@ -68,7 +75,10 @@ class Sandbox:
                 delivery_delay=self.options.delivery_delay,
                 data_dir=self.data_dir / "portal",
                 seed=self.options.seed,
+                details_history_days=self.options.details_history_days,
+                zip_above_bytes=self.options.zip_above_bytes,
             )
+            portal_app.config.update({FAULTS[name]: True for name in self.options.faults})
             self.portal_app = portal_app
             self.portal = ServerThread(portal_app).start()
         except BaseException:

@@ -3,6 +3,6 @@
 ``create_app(...)`` returns the Flask app; see ``sandbox/portal/app.py``.
 """
 
-from sandbox.portal.app import Portal, create_app
+from sandbox.portal.app import DEFAULT_DETAILS_HISTORY_DAYS, DEFAULT_ZIP_ABOVE_BYTES, FAULTS, Portal, create_app
 
-__all__ = ["Portal", "create_app"]
+__all__ = ["DEFAULT_DETAILS_HISTORY_DAYS", "DEFAULT_ZIP_ABOVE_BYTES", "FAULTS", "Portal", "create_app"]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date
+import logging
+from collections.abc import Callable, Mapping
+from datetime import date, timedelta
+from email.message import EmailMessage
 from functools import partial
 from pathlib import Path
 
@@ -13,16 +15,30 @@ from sandbox.dataset import Login
 from sandbox.portal import texts
 from sandbox.portal.auth import LoginGuard, LoginResult, loggable_login
 from sandbox.portal.catalog import Catalog
-from sandbox.portal.delivery import DeliveryQueue, invoice_message
+from sandbox.portal.delivery import DeliveryQueue, order_message
+from sandbox.portal.documents import ordered_document, wrong_document
 from sandbox.portal.errors import NotFound, PortalError
 from sandbox.portal.journal import JsonLines, now_iso
-from sandbox.portal.orders import Order, OrderBook
-from sandbox.portal.periods import closed_periods
+from sandbox.portal.orders import CALL_DETAILS, Order, OrderBook
+from sandbox.portal.periods import closed_periods, default_details_period, earliest_details_day
 from sandbox.portal.selection import SelectionView
 from sandbox.portal.sessions import PortalSession, SessionStore
 from sandbox.portal.views import EXTENSION, blueprint, refuse_during_outage, root_redirect
 
+log = logging.getLogger(__name__)
+
 DEFAULT_SENDER = "vm-noreply@ihelper.mts.ru"
+DEFAULT_DETAILS_HISTORY_DAYS = 183
+"""How many days back call details can be ordered: about six months."""
+DEFAULT_ZIP_ABOVE_BYTES = 5 * 1024 * 1024
+"""Call details larger than this are sent zipped (invoices are small and never are)."""
+
+WRONG_DOCUMENT = "WRONG_DOCUMENT"
+"""The ``app.config`` switch that makes each e-mail built while it is on carry
+the document of another account and an earlier month under the ordered file name."""
+
+FAULTS = {"wrong-document": WRONG_DOCUMENT}
+"""Fault switches for tests of the robot: option name → ``app.config`` key."""
 
 
 class Portal:
@@ -30,7 +46,8 @@ class Portal:
 
     Logins and their data, passwords and attempt limits, server-side
     sessions with their selections, orders and the delayed e-mail delivery.
-    Logs go to JSON Lines files in ``data_dir``.
+    Logs go to JSON Lines files in ``data_dir``. ``switches`` (the app's
+    config) is read for the fault switches whenever an e-mail is built.
     """
 
     def __init__(
@@ -45,7 +62,10 @@ class Portal:
         seed: int,
         sender: str,
         history_months: int,
+        details_history_days: int,
+        zip_above_bytes: int,
         today: Callable[[], date],
+        switches: Mapping[str, object],
     ):
         """Index the data set and open the logs in ``data_dir`` (created if missing)."""
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -54,14 +74,17 @@ class Portal:
         self.guard = LoginGuard({login: pw for login, pw in passwords.items() if login in known})
         self.sessions = SessionStore()
         self.attempts = JsonLines(data_dir / "login_attempts.jsonl")
-        self.orders = OrderBook(JsonLines(data_dir / "orders.jsonl"), history_months)
+        self.orders = OrderBook(JsonLines(data_dir / "orders.jsonl"), history_months, details_history_days)
         self.deliveries = DeliveryQueue(
             smtp_host, smtp_port, delivery_delay, JsonLines(data_dir / "deliveries.jsonl")
         )
         self.seed = seed
         self.sender = sender
         self.history_months = history_months
+        self.details_history_days = details_history_days
+        self.zip_above_bytes = zip_above_bytes
         self.today = today
+        self.switches = switches
 
     def log_in(self, login: str, password: str) -> tuple[LoginResult, str | None]:
         """Check and log one login attempt; return its outcome and a new session id."""
@@ -74,9 +97,17 @@ class Portal:
         return SelectionView(self.catalog.lines(session.login, session.selection()))
 
     def change_selection(self, session: PortalSession, change: object) -> None:
-        """Apply ``{"add": {"account": n}}``, ``{"add": {"number": n}}`` or ``{"clear": true}``."""
-        add = change.get("add") if isinstance(change, dict) else None
-        if isinstance(change, dict) and change.get("clear") is True:
+        """Apply one change to the session's selection.
+
+        ``{"add": {"account": n}}`` adds the account's numbers, ``{"add":
+        {"number": n}}`` one number, ``{"add": {"numbers": [n, ...]}}`` several
+        (all or none), ``{"remove": {"number": n}}`` takes one out and
+        ``{"clear": true}`` empties the selection.
+        """
+        if not isinstance(change, dict):
+            raise PortalError(texts.BAD_REQUEST)
+        add, remove = change.get("add"), change.get("remove")
+        if change.get("clear") is True:
             session.clear_selection()
         elif isinstance(add, dict) and "account" in add:
             account = self.catalog.account(session.login, str(add["account"]))
@@ -84,25 +115,58 @@ class Portal:
                 raise NotFound(texts.ACCOUNT_NOT_FOUND)
             session.select([subscriber.number for subscriber in account.subscribers])
         elif isinstance(add, dict) and "number" in add:
-            line = self.catalog.line(session.login, str(add["number"]))
-            if line is None:
-                raise NotFound(texts.NUMBER_NOT_FOUND)
-            session.select([line.subscriber.number])
+            session.select(self._known_numbers(session, [add["number"]]))
+        elif isinstance(add, dict) and isinstance(add.get("numbers"), list) and add["numbers"]:
+            session.select(self._known_numbers(session, add["numbers"]))
+        elif isinstance(remove, dict) and "number" in remove:
+            (number,) = self._known_numbers(session, [remove["number"]])
+            session.deselect(number)
         else:
             raise PortalError(texts.BAD_REQUEST)
+
+    def _known_numbers(self, session: PortalSession, values: list[object]) -> list[str]:
+        """Return the values as the login's phone numbers; NotFound if one is not its own."""
+        numbers = [str(value) for value in values]
+        if any(self.catalog.line(session.login, number) is None for number in numbers):
+            raise NotFound(texts.NUMBER_NOT_FOUND)
+        return numbers
 
     def place_order(self, session: PortalSession, request: object) -> Order:
         """Accept an order request for the session's selection and schedule its delivery."""
         order = self.orders.place(session.login, request, self.selection(session), self.today())
-        login = self.catalog.login(order.login)
-        account = self.catalog.account(order.login, order.account)
-        build = partial(invoice_message, order, login, account, sender=self.sender, seed=self.seed)
-        self.deliveries.schedule(order, build)
+        self.deliveries.schedule(order, partial(self._order_message, order))
         return order
+
+    def _order_message(self, order: Order) -> EmailMessage:
+        """Build an order's e-mail when it is due, zipping large call details.
+
+        While the ``WRONG_DOCUMENT`` switch is on, the attachment is another
+        account's document for an earlier month.
+        """
+        if self.switches.get(WRONG_DOCUMENT):
+            log.warning("fault wrong-document: order %s gets another document", order.order_id)
+            document = wrong_document(order, self.catalog, self.seed)
+        else:
+            document = ordered_document(order, self.catalog, self.seed)
+        if order.document == CALL_DETAILS and len(document.content) > self.zip_above_bytes:
+            document = document.zipped()
+        account = self.catalog.account(order.login, order.account)
+        return order_message(order, account, document, sender=self.sender)
 
     def closed_periods(self) -> list[str]:
         """The periods that can be ordered today, newest first."""
         return closed_periods(self.today(), self.history_months)
+
+    def details_dates(self) -> dict[str, str]:
+        """The «Период с … по …» fields: proposed dates and the allowed range, ``YYYY-MM-DD``."""
+        today = self.today()
+        first, last = default_details_period(today, self.details_history_days)
+        return {
+            "from": first.isoformat(),
+            "to": last.isoformat(),
+            "min": earliest_details_day(today, self.details_history_days).isoformat(),
+            "max": (today - timedelta(days=1)).isoformat(),
+        }
 
     def wait_deliveries(self, timeout: float | None = None) -> bool:
         """Wait until every scheduled e-mail has been sent or has failed."""
@@ -124,14 +188,23 @@ def create_app(
     seed: int = 1,
     sender: str = DEFAULT_SENDER,
     history_months: int = 6,
+    details_history_days: int = DEFAULT_DETAILS_HISTORY_DAYS,
+    zip_above_bytes: int = DEFAULT_ZIP_ABOVE_BYTES,
     today: Callable[[], date] = date.today,
 ) -> Flask:
     """Return the portal as a Flask app; its Portal is ``app.extensions["portal"]``.
 
-    ``app.config["OUTAGE"] = True`` makes every page and API call answer 503.
+    Invoices can be ordered for the last ``history_months`` closed months,
+    call details for the last ``details_history_days`` days; call details
+    larger than ``zip_above_bytes`` are sent zipped.
+
+    ``app.config["OUTAGE"] = True`` makes every page and API call answer 503;
+    ``app.config["WRONG_DOCUMENT"] = True`` makes the e-mails built from then
+    on carry a wrong document (see ``FAULTS``).
     """
     app = Flask(__name__, static_url_path="/selfcare/static")
     app.config["OUTAGE"] = False
+    app.config.update({key: False for key in FAULTS.values()})
     app.json.ensure_ascii = False
     app.extensions[EXTENSION] = Portal(
         logins,
@@ -143,7 +216,10 @@ def create_app(
         seed=seed,
         sender=sender,
         history_months=history_months,
+        details_history_days=details_history_days,
+        zip_above_bytes=zip_above_bytes,
         today=today,
+        switches=app.config,
     )
     app.before_request(refuse_during_outage)
     app.register_blueprint(blueprint)

@@ -6,7 +6,7 @@ import hmac
 import re
 import threading
 from collections import defaultdict
-from enum import Enum
+from enum import StrEnum
 
 from sandbox.portal import texts
 
@@ -20,7 +20,7 @@ _LOGIN_FORMAT = re.compile(r"[0-9]{10}")
 _LOGGABLE_INPUT = re.compile(r"[0-9+() -]{0,20}")
 
 
-class LoginResult(str, Enum):
+class LoginResult(StrEnum):
     """The outcome of one login attempt, as written to the attempts log."""
 
     OK = "ok"

@@ -11,9 +11,9 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from sandbox.dataset import Account, Login
-from sandbox.invoice import invoice_filename, period_label, render_invoice_pdf
+from sandbox.dataset import Account
 from sandbox.portal import texts
+from sandbox.portal.documents import ZIP_CONTENT_TYPE, Document
 from sandbox.portal.journal import JsonLines, now_iso
 from sandbox.portal.orders import DOCUMENT_TITLES, Order
 
@@ -22,9 +22,11 @@ log = logging.getLogger(__name__)
 SMTP_TIMEOUT = 30
 
 
-def invoice_message(order: Order, login: Login, account: Account, *, sender: str, seed: int) -> EmailMessage:
-    """Return the e-mail that delivers an ordered invoice, with the PDF attached."""
+def order_message(order: Order, account: Account, document: Document, *, sender: str) -> EmailMessage:
+    """Return the e-mail that delivers an ordered document, attached."""
     title = DOCUMENT_TITLES[order.document]
+    numbers = f", номера {', '.join(order.numbers)}," if order.numbers else ""
+    packed = "Документ упакован в ZIP-архив.\n\n" if document.content_type == ZIP_CONTENT_TYPE else ""
     message = EmailMessage()
     message["From"] = Address(texts.SENDER_NAME, addr_spec=sender)
     message["To"] = order.email
@@ -34,26 +36,27 @@ def invoice_message(order: Order, login: Login, account: Account, *, sender: str
     message.set_content(
         "Здравствуйте!\n\n"
         f"Во вложении документ «{title}» по лицевому счёту {account.number} "
-        f"(договор {account.contract}) за период {period_label(order.period)}, "
+        f"(договор {account.contract}){numbers} за период {order.period_text}, "
         f"заказ № {order.order_id}.\n\n"
+        f"{packed}"
         "Письмо сформировано автоматически, отвечать на него не нужно.\n"
         f"{texts.SENDER_NAME}\n"
     )
-    message.add_attachment(
-        render_invoice_pdf(login, account, order.period, seed),
-        maintype="application",
-        subtype="pdf",
-        filename=invoice_filename(account, order.period),
-    )
+    maintype, _, subtype = document.content_type.partition("/")
+    message.add_attachment(document.content, maintype=maintype, subtype=subtype, filename=document.filename)
     return message
 
 
 def _attachment_facts(message: EmailMessage) -> dict:
-    """Return the first attachment's file name and SHA-256 for the delivery log."""
+    """Return the first attachment's file name, content type and SHA-256 for the delivery log."""
     for part in message.iter_attachments():
         payload = part.get_payload(decode=True) or b""
-        return {"attachment": part.get_filename(), "sha256": hashlib.sha256(payload).hexdigest()}
-    return {"attachment": None, "sha256": None}
+        return {
+            "attachment": part.get_filename(),
+            "content_type": part.get_content_type(),
+            "sha256": hashlib.sha256(payload).hexdigest(),
+        }
+    return {"attachment": None, "content_type": None, "sha256": None}
 
 
 class DeliveryQueue:

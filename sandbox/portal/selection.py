@@ -9,6 +9,18 @@ from sandbox.portal import texts
 from sandbox.portal.catalog import Line
 
 
+def numbers_chosen(count: int) -> str:
+    """«Выбрано 1 номер», «Выбрано 2 номера», «Выбрано 5 номеров», «Выбрано 11 номеров»."""
+    one, few, many = texts.NUMBER_FORMS
+    if count % 10 == 1 and count % 100 != 11:
+        noun = one
+    elif 2 <= count % 10 <= 4 and not 12 <= count % 100 <= 14:
+        noun = few
+    else:
+        noun = many
+    return texts.NUMBERS_CHOSEN.format(count=count, noun=noun)
+
+
 @dataclass(frozen=True)
 class SelectionView:
     """The selected subscribers as the portal shows and judges them."""
@@ -49,6 +61,11 @@ class SelectionView:
         return None
 
     @property
+    def numbers(self) -> tuple[str, ...]:
+        """The selected phone numbers, in the order they were added."""
+        return tuple(line.subscriber.number for line in self.lines)
+
+    @property
     def account(self) -> Account | None:
         """The one personal account of an orderable selection, else None."""
         return None if self.problem else self.lines[0].account
@@ -58,6 +75,7 @@ class SelectionView:
         return {
             "count": len(self.lines),
             "header": self.header,
+            "chosen": numbers_chosen(len(self.lines)),
             "orderable": self.problem is None,
             "order_error": self.problem,
             "account": self.account.number if self.account else None,

@@ -29,6 +29,12 @@ class PortalSession:
                 if number not in self._selection:
                     self._selection.append(number)
 
+    def deselect(self, number: str) -> None:
+        """Take a number out of the selection, if it is in it."""
+        with self._lock:
+            if number in self._selection:
+                self._selection.remove(number)
+
     def clear_selection(self) -> None:
         """Empty the selection."""
         with self._lock:

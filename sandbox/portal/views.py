@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
 
-from sandbox.invoice import period_label
 from sandbox.portal import texts
 from sandbox.portal.auth import LoginResult
 from sandbox.portal.errors import PortalError
@@ -115,16 +114,19 @@ def local_datetime(value: str) -> str:
     return datetime.fromisoformat(value).astimezone().strftime("%d.%m.%Y %H:%M:%S")
 
 
-@blueprint.app_template_filter("period_label")
-def period_label_filter(period: str) -> str:
-    """Format a ``YYYY-MM`` period as ``01.10.2026 – 31.10.2026``."""
-    return period_label(period)
-
-
 @blueprint.app_template_filter("month_title")
 def month_title_filter(period: str) -> str:
     """Format a ``YYYY-MM`` period as «Октябрь 2026»."""
     return month_title(period)
+
+
+def format_options() -> dict[str, list[str]]:
+    """Every format the «Документ» window offers, PDF first, with the documents offered in it."""
+    options: dict[str, list[str]] = {}
+    for document, formats in FORMATS.items():
+        for document_format in formats:
+            options.setdefault(document_format, []).append(document)
+    return options
 
 
 def captcha_text() -> str:
@@ -194,7 +196,11 @@ def numbers(session: PortalSession):
         active=NUMBERS_TAB,
         selection=portal().selection(session).to_json(),
         periods=portal().closed_periods(),
-        formats=FORMATS,
+        details_dates=portal().details_dates(),
+        format_options=format_options(),
+        document_kinds={
+            document: texts.DOCUMENT_KIND.format(document=title) for document, title in DOCUMENT_TITLES.items()
+        },
     )
 
 
@@ -235,14 +241,6 @@ def selection_api(session: PortalSession):
 def orders_api(session: PortalSession):
     """Accept a document order for the current selection (201) or refuse it (400)."""
     order = portal().place_order(session, request.get_json(silent=True))
-    return jsonify(
-        {
-            "order_id": order.order_id,
-            "message": order.accepted_message,
-            "document": order.document,
-            "account": order.account,
-            "period": order.period,
-            "email": order.email,
-            "format": order.format,
-        }
-    ), 201
+    record = order.to_record()
+    del record["at"], record["login"]
+    return jsonify({"message": order.accepted_message, **record}), 201

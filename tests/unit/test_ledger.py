@@ -73,7 +73,7 @@ def test_a_received_document_whose_upload_failed_is_uploaded_by_the_next_run(tmp
     first.mark_document(key, "ordered", order_id="111")
     first.mark_document(key, "received", file="results/documents/a.pdf", sha256="ab")
     first.fail_document(key, "Tarifer refused it (HTTP 503)")
-    assert first.ledger_problems() == [
+    assert first.ledger_problems(key) == [
         "invoice of personal account 277300018417 (2026-10-01–2026-10-31): Tarifer refused it (HTTP 503)"
     ]
     second = start(tmp_path)
@@ -97,4 +97,5 @@ def test_problems_can_be_limited_to_some_documents(tmp_path):
     ledger.fail_document(one, "broken")
     ledger.mark_document(two, "ordered", order_id="1")
     assert ledger.ledger_problems(two) == []
+    assert ledger.ledger_problems() == []
     assert len(ledger.ledger_problems(one, two)) == 1

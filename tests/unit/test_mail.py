@@ -10,7 +10,6 @@ import shutil
 import smtplib
 import socket
 import ssl
-import tempfile
 import time
 import uuid
 from email.message import EmailMessage

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import email
+import io
 import json
 import socket
 import threading
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date
 from email import policy
@@ -16,15 +18,22 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
+from sandbox.__main__ import parse_args
+from sandbox.call_details import call_details_filename, render_call_details
 from sandbox.dataset import Account, Login, Subscriber, generate
 from sandbox.invoice import invoice_filename, render_invoice_pdf
 from sandbox.portal import create_app
+from sandbox.portal.selection import numbers_chosen
 
 LOGINS = generate(1)
 FIRST, SECOND = LOGINS
 PASSWORDS = {login.login: f"пароль-{login.login}" for login in LOGINS}
 TODAY = date(2026, 11, 15)
 INVOICE_TITLE = "Сформированные счета закрытых расчётных периодов"
+DETAILS_TITLE = "Детализация разговоров"
+SIZE_WARNING = "Из-за большого размера файла, некоторые почтовые серверы могут отказать в получении данного письма."
+ACCEPT_RULES = "Я принимаю правила использования системы"
+OCTOBER = (date(2026, 10, 1), date(2026, 10, 31))
 OUTAGE = "Получение запрошенной информации в данный момент недоступно"
 VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
 
@@ -46,6 +55,10 @@ class Element:
                 found.append(child)
             found.extend(child.find_all(tag, cls))
         return found
+
+    def descendants(self) -> list[Element]:
+        """Every descendant element, in document order."""
+        return [element for child in self.children for element in (child, *child.descendants())]
 
     def by_id(self, element_id: str) -> Element:
         """The descendant with this id; AssertionError if there is none."""
@@ -146,8 +159,8 @@ def smtp():
 
 
 def make_app(data_dir: Path, *, smtp_port: int | None = None, delivery_delay: float = 0.1,
-             logins=LOGINS, passwords=PASSWORDS):
-    """A portal on a fixed today, delivering quickly to ``smtp_port``."""
+             logins=LOGINS, passwords=PASSWORDS, **options):
+    """A portal on a fixed today, delivering quickly to ``smtp_port``; ``options`` go to create_app."""
     app = create_app(
         logins,
         passwords,
@@ -156,6 +169,7 @@ def make_app(data_dir: Path, *, smtp_port: int | None = None, delivery_delay: fl
         delivery_delay=delivery_delay,
         data_dir=data_dir,
         today=lambda: TODAY,
+        **options,
     )
     app.testing = True
     return app
@@ -199,6 +213,25 @@ def order(client, **changes):
     """Order the invoice for October 2026 (with ``changes`` to the request)."""
     body = {"document": "invoice", "period": "2026-10", "email": "robot@example.com", "format": "PDF", **changes}
     return client.post("/selfcare/api/orders", json=body)
+
+
+def order_details(client, **changes):
+    """Order the call details of the selection for October 2026 (with ``changes`` to the request)."""
+    body = {
+        "document": "call_details",
+        "period_from": "2026-10-01",
+        "period_to": "2026-10-31",
+        "email": "robot@example.com",
+        "format": "PDF",
+        "accept": True,
+        **changes,
+    }
+    return client.post("/selfcare/api/orders", json=body)
+
+
+def change(client, body: dict):
+    """Post a change of the selection; return the answer."""
+    return client.post("/selfcare/api/selection", json=body)
 
 
 def journal(data_dir: Path, name: str) -> list[dict]:
@@ -372,18 +405,21 @@ def test_virtual_manager_page_follows_the_dom_contract(user):
     assert tree.attrs["aria-label"] == "Лицевые счета"
     accounts = tree.find_all("li", "account")
     assert [li.attrs["data-account"] for li in accounts] == [a.number for a in FIRST.accounts]
-    for li, account in zip(accounts, FIRST.accounts):
+    for li, account in zip(accounts, FIRST.accounts, strict=True):
         assert li.attrs["draggable"] == "true"
         assert f"ЛС {account.number}" in li.clean_text
         numbers = li.find_all("li", "subscriber")
         assert [n.attrs["data-number"] for n in numbers] == [s.number for s in account.subscribers]
         assert all(n.attrs["draggable"] == "true" and n.clean_text == n.attrs["data-number"] for n in numbers)
+        picks = [n.find_all("input", "pick") for n in numbers]
+        assert all(len(pick) == 1 and pick[0].attrs["type"] == "checkbox" for pick in picks)
+        assert [pick[0].attrs["aria-label"] for pick in picks] == [s.number for s in account.subscribers]
 
     selection = page.by_id("selection")
     assert "dropzone" in selection.attrs["class"].split()
     assert page.by_id("selection-header").clean_text == "Текущая выборка (0)"
     assert [th.clean_text for th in page.by_id("selection-table").find_all("th")] == [
-        "Тип", "Абонентский номер", "Папка", "ФИО"]
+        "Тип", "Абонентский номер", "Папка", "ФИО", ""]
     assert page.by_id("selection-clear").clean_text == "Очистить"
 
     assert page.by_id("order-document-toggle").clean_text == "Заказать документ"
@@ -393,23 +429,81 @@ def test_virtual_manager_page_follows_the_dom_contract(user):
     assert page.by_id("order-result").attrs["role"] == "status"
 
 
+def shown_for(element: Element, document: str) -> bool:
+    """Whether the «Документ» window shows this element for ``document`` (its ``data-for``, if any)."""
+    return document in element.attrs.get("data-for", document).split()
+
+
+def dialog_labels(dialog: Element, document: str) -> dict[str, str]:
+    """The window's labels as shown for ``document``, by the id they label."""
+    left_out = {id(label) for part in dialog.descendants() if not shown_for(part, document)
+                for label in part.find_all("label")}
+    return {label.attrs["for"]: label.clean_text for label in dialog.find_all("label") if id(label) not in left_out}
+
+
+def dialog_formats(page: Element, document: str) -> list[str]:
+    """The formats the window offers for ``document``, in order."""
+    return [option.attrs["value"] for option in page.by_id("doc-format").find_all("option")
+            if shown_for(option, document)]
+
+
 def test_document_dialog_offers_closed_months_newest_first(user):
-    """The «Документ» window lists the six months before November 2026."""
+    """The «Документ» window opens for the invoice: the six months before November 2026, PDF only."""
     page = parse(user.get("/selfcare/vm").text)
     dialog = page.by_id("document-dialog")
     assert dialog.tag == "dialog"
+    assert dialog.attrs["data-document"] == "invoice"
     assert page.by_id("document-dialog-title").clean_text == "Документ"
     assert page.by_id("doc-kind").clean_text == f"Документ: «{INVOICE_TITLE}»"
-    labels = {label.attrs["for"]: label.clean_text for label in dialog.find_all("label")}
-    assert labels == {"doc-period": "Период", "doc-email": "Отправить на", "doc-format": "Формат"}
+    labels = dialog_labels(dialog, "invoice")
+    assert labels == {"doc-period": "Период", "doc-email": "Отправить на", "doc-format": "Формат данных"}
     options = page.by_id("doc-period").find_all("option")
     assert [o.attrs["value"] for o in options] == ["2026-10", "2026-09", "2026-08", "2026-07", "2026-06", "2026-05"]
     assert options[0].clean_text == "Октябрь 2026"
     assert page.by_id("doc-email").attrs["type"] == "email"
-    assert [(o.attrs["value"], o.clean_text) for o in page.by_id("doc-format").find_all("option")] == [("PDF", "PDF")]
+    assert dialog_formats(page, "invoice") == ["PDF"]
+    for element in dialog.descendants():
+        assert ("hidden" in element.attrs) is not shown_for(element, "invoice"), element
     assert page.by_id("doc-submit").clean_text == "Заказать"
     assert "Отмена" in dialog.clean_text
     assert page.by_id("doc-error").attrs["role"] == "alert"
+
+
+def test_document_dialog_for_call_details(user):
+    """The same window carries the call details fields, shown once it is opened for them."""
+    account = FIRST.accounts[0]
+    select(user, account=account.number)
+    page = parse(user.get("/selfcare/vm").text)
+    dialog = page.by_id("document-dialog")
+    assert dialog_labels(dialog, "call_details") == {
+        "doc-from": "Период с", "doc-to": "по", "doc-email": "Отправить на", "doc-format": "Формат данных",
+        "doc-accept": ACCEPT_RULES}
+    header = f"Текущая выборка ({len(account.subscribers)}): один контракт, однотиповая"
+    assert page.by_id("doc-selection").clean_text == header
+    kinds = json.loads(page.by_id("portal-texts").text)["kinds"]
+    assert kinds == {"invoice": f"Документ: «{INVOICE_TITLE}»", "call_details": f"Документ: «{DETAILS_TITLE}»"}
+    assert page.by_id("doc-count").clean_text == numbers_chosen(len(account.subscribers))
+    for element_id in ("doc-from", "doc-to"):
+        field = page.by_id(element_id)
+        assert field.tag == "input" and field.attrs["type"] == "date"
+        assert (field.attrs["min"], field.attrs["max"]) == ("2026-05-16", "2026-11-14")
+    assert (page.by_id("doc-from").attrs["value"], page.by_id("doc-to").attrs["value"]) == ("2026-10-01", "2026-10-31")
+    assert dialog_formats(page, "call_details") == ["PDF", "XML", "HTML"]
+    assert page.by_id("doc-warning").clean_text == SIZE_WARNING
+    accept = page.by_id("doc-accept")
+    assert accept.tag == "input" and accept.attrs["type"] == "checkbox" and "checked" not in accept.attrs
+    assert all(dialog.has_id(element_id) for element_id in ("doc-count", "doc-from", "doc-warning", "doc-accept"))
+
+
+@pytest.mark.parametrize(
+    ("count", "text"),
+    [(0, "Выбрано 0 номеров"), (1, "Выбрано 1 номер"), (2, "Выбрано 2 номера"), (4, "Выбрано 4 номера"),
+     (5, "Выбрано 5 номеров"), (11, "Выбрано 11 номеров"), (12, "Выбрано 12 номеров"), (21, "Выбрано 21 номер"),
+     (22, "Выбрано 22 номера"), (111, "Выбрано 111 номеров"), (302, "Выбрано 302 номера")],
+)
+def test_numbers_chosen_agrees_with_the_count(count, text):
+    """«Выбрано N номеров» with the Russian plural."""
+    assert numbers_chosen(count) == text
 
 
 def test_dropping_an_account_selects_all_its_numbers(user):
@@ -469,6 +563,53 @@ def test_only_the_logins_own_accounts_and_numbers(user):
     assert user.get("/selfcare/api/selection").json["count"] == 0
 
 
+def test_several_numbers_at_once(user):
+    """Checked numbers arrive together, in the order given; one unknown number adds none."""
+    first, second, third = FIRST.accounts[0].subscribers[:3]
+    state = select(user, numbers=[third.number, first.number]).json
+    assert [row["number"] for row in state["rows"]] == [third.number, first.number]
+    assert state["header"] == "Текущая выборка (2): один контракт, однотиповая"
+    assert state["chosen"] == "Выбрано 2 номера"
+    state = select(user, numbers=[first.number, second.number]).json
+    assert [row["number"] for row in state["rows"]] == [third.number, first.number, second.number]
+    foreign = SECOND.accounts[0].subscribers[0].number
+    assert select(user, numbers=[FIRST.accounts[1].subscribers[0].number, foreign]).status_code == 404
+    for bad in ([], "79000000000", None):
+        assert select(user, numbers=bad).status_code == 400
+    assert user.get("/selfcare/api/selection").json["count"] == 3
+
+
+def test_removing_numbers(user):
+    """«Удалить» takes one number out; a number not selected leaves the selection as it is."""
+    account = FIRST.accounts[0]
+    first, second = account.subscribers[:2]
+    select(user, account=account.number)
+    state = change(user, {"remove": {"number": first.number}}).json
+    assert [row["number"] for row in state["rows"]] == [s.number for s in account.subscribers[1:]]
+    assert state["header"] == f"Текущая выборка ({len(account.subscribers) - 1}): один контракт, однотиповая"
+    assert change(user, {"remove": {"number": first.number}}).json["count"] == len(account.subscribers) - 1
+    assert change(user, {"remove": {"number": SECOND.accounts[0].subscribers[0].number}}).status_code == 404
+    assert change(user, {"remove": {}}).status_code == 400
+    for subscriber in account.subscribers[1:]:
+        state = change(user, {"remove": {"number": subscriber.number}}).json
+    assert state["header"] == "Текущая выборка (0)" and state["orderable"] is False
+    select(user, number=second.number)
+    page = parse(user.get("/selfcare/vm").text)
+    (row,) = page.by_id("selection-table").find_all("tbody")[0].find_all("tr")
+    assert row.attrs["data-number"] == second.number
+    assert [button.clean_text for button in row.find_all("button", "remove")] == ["Удалить"]
+
+
+def test_several_numbers_of_two_contracts(user):
+    """Numbers of two contracts at once: «несколько контрактов», and no document can be ordered."""
+    numbers = [FIRST.accounts[0].subscribers[0].number, FIRST.accounts[1].subscribers[0].number]
+    state = select(user, numbers=numbers).json
+    assert state["header"] == "Текущая выборка (2): несколько контрактов"
+    assert state["orderable"] is False and state["order_error"] == "Выберите номера одного контракта"
+    assert order_details(user).json["error"] == "Выберите номера одного контракта"
+    assert order(user).json["error"] == "Выберите номера одного контракта"
+
+
 def test_one_contract_of_several_types(tmp_path):
     """Numbers of one contract but two types cannot be ordered together."""
     subscribers = (
@@ -499,7 +640,7 @@ def test_one_contract_of_several_types(tmp_path):
         ({"email": "robot@example.com\r\nBcc: x@example.com"}, "Укажите корректный адрес электронной почты"),
         ({"email": ""}, "Укажите корректный адрес электронной почты"),
         ({"format": "XML"}, "Формат недоступен"),
-        ({"document": "call_details"}, "Функция временно недоступна"),
+        ({"format": "HTML"}, "Формат недоступен"),
         ({"document": "contract"}, "Неизвестный документ"),
     ],
 )
@@ -543,13 +684,88 @@ def test_accepted_order_is_logged_and_shown_in_history(user, tmp_path):
     page = parse(user.get("/selfcare/vm/history").text)
     table = page.by_id("history-table")
     assert [th.clean_text for th in table.find_all("th")] == [
-        "Пользователь", "Действие", "Период", "Дата", "Номер заказа"]
+        "Пользователь", "Действие", "Период", "Дата", "Номер заказа", "Абонентские номера"]
     (row,) = table.find_all("tbody")[0].find_all("tr")
     cells = [td.clean_text for td in row.find_all("td")]
     assert cells[0] == FIRST.login
     assert cells[1] == f"Заказ документа «{INVOICE_TITLE}»"
     assert cells[2] == "01.10.2026 – 31.10.2026"
     assert cells[4] == order_id
+    assert cells[5] == ""
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"period_to": "2026-11-15"}, "Период не завершён"),
+        ({"period_from": "2026-11-01", "period_to": "2026-12-31"}, "Период не завершён"),
+        ({"period_from": "2026-11-01", "period_to": "2026-10-31"}, "Дата начала периода позже даты окончания"),
+        ({"period_from": "2026-05-15"}, "Период недоступен: детализация хранится за последние 183 дн."),
+        ({"period_from": "01.10.2026"}, "Укажите даты периода в формате ГГГГ-ММ-ДД"),
+        ({"period_to": "2026-10-32"}, "Укажите даты периода в формате ГГГГ-ММ-ДД"),
+        ({"period_to": "20261031"}, "Укажите даты периода в формате ГГГГ-ММ-ДД"),
+        ({"period_from": ""}, "Укажите даты периода в формате ГГГГ-ММ-ДД"),
+        ({"period_from": None}, "Укажите даты периода в формате ГГГГ-ММ-ДД"),
+        ({"accept": False}, "Примите правила использования системы"),
+        ({"accept": "true"}, "Примите правила использования системы"),
+        ({"accept": None}, "Примите правила использования системы"),
+        ({"email": "robot@"}, "Укажите корректный адрес электронной почты"),
+        ({"format": "XLS"}, "Формат недоступен"),
+    ],
+)
+def test_call_details_order_validation(user, tmp_path, changes, message):
+    """Unfinished, reversed, too old or malformed periods, the rules not accepted, bad address or format."""
+    select(user, account=FIRST.accounts[0].number)
+    response = order_details(user, **changes)
+    assert response.status_code == 400
+    assert response.json["error"].startswith(message)
+    assert journal(tmp_path, "orders.jsonl") == []
+
+
+def test_call_details_period_limits(tmp_path):
+    """Yesterday is the last day that can be ordered; the history's length is a setting."""
+    app = make_app(tmp_path, details_history_days=30)
+    client = app.test_client()
+    log_in(client)
+    select(client, account=FIRST.accounts[0].number)
+    assert order_details(client, period_from="2026-10-16", period_to="2026-11-14").status_code == 201
+    refused = order_details(client, period_from="2026-10-15", period_to="2026-10-20")
+    assert refused.json["error"] == "Период недоступен: детализация хранится за последние 30 дн."
+    page = parse(client.get("/selfcare/vm").text)
+    assert (page.by_id("doc-from").attrs["value"], page.by_id("doc-to").attrs["value"]) == ("2026-10-16", "2026-10-31")
+    assert page.by_id("doc-from").attrs["min"] == "2026-10-16"
+    app.extensions["portal"].shutdown()
+
+
+def test_call_details_need_an_orderable_selection(user, tmp_path):
+    """An empty selection cannot be ordered either."""
+    assert order_details(user).json["error"].startswith("Выборка пуста")
+    assert journal(tmp_path, "orders.jsonl") == []
+
+
+def test_accepted_call_details_order_is_logged_and_shown_in_history(user, tmp_path):
+    """The order log keeps the numbers in selection order and the dates; the history shows both."""
+    account = FIRST.accounts[0]
+    chosen = [account.subscribers[2].number, account.subscribers[0].number]
+    select(user, numbers=chosen)
+    response = order_details(user, period_from="2026-09-14", period_to="2026-10-20", format="xml")
+    assert response.status_code == 201
+    order_id = response.json["order_id"]
+    assert response.json["message"] == f"Заказ № {order_id} принят. Документ будет отправлен на robot@example.com"
+    assert response.json["numbers"] == chosen and response.json["format"] == "XML"
+
+    (record,) = journal(tmp_path, "orders.jsonl")
+    assert {k: v for k, v in record.items() if k != "at"} == {
+        "order_id": order_id, "login": FIRST.login, "account": account.number, "document": "call_details",
+        "email": "robot@example.com", "format": "XML", "numbers": chosen,
+        "period_from": "2026-09-14", "period_to": "2026-10-20"}
+
+    (row,) = parse(user.get("/selfcare/vm/history").text).by_id("history-table").find_all("tbody")[0].find_all("tr")
+    cells = [td.clean_text for td in row.find_all("td")]
+    assert cells[1] == f"Заказ документа «{DETAILS_TITLE}»"
+    assert cells[2] == "14.09.2026 – 20.10.2026"
+    assert cells[4] == order_id
+    assert cells[5] == ", ".join(chosen)
 
 
 def test_history_shows_only_the_logins_orders(user, tmp_path):
@@ -586,6 +802,119 @@ def test_order_is_delivered_by_email_with_the_invoice(tmp_path, smtp):
 
     (delivery,) = journal(tmp_path, "deliveries.jsonl")
     assert (delivery["order_id"], delivery["status"], delivery["to"]) == (order_id, "sent", "buh@example.com")
+
+
+def deliver_call_details(tmp_path: Path, smtp, numbers: list[str], **options) -> tuple[str, email.message.Message]:
+    """Order October's call details of ``numbers`` from a fresh portal; return the order id and the e-mail."""
+    port, inbox = smtp
+    fmt = options.pop("fmt", "PDF")
+    app = make_app(tmp_path, smtp_port=port, **options)
+    client = app.test_client()
+    log_in(client)
+    select(client, numbers=numbers)
+    order_id = order_details(client, format=fmt, email="buh@example.com").json["order_id"]
+    assert app.extensions["portal"].wait_deliveries(30)
+    (message,) = inbox.messages
+    return order_id, message
+
+
+def expected_details(subscribers, fmt: str, account: Account | None = None, period=OCTOBER) -> tuple[str, bytes]:
+    """The file name and content of the call details of ``subscribers`` (of the first account by default)."""
+    account = account or FIRST.accounts[0]
+    name = call_details_filename(account, *period, fmt)
+    return name, render_call_details(FIRST, account, subscribers, *period, fmt, 1)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "content_type"), [("PDF", "application/pdf"), ("XML", "application/xml"), ("HTML", "text/html")]
+)
+def test_call_details_are_delivered_in_each_format(tmp_path, smtp, fmt, content_type):
+    """One e-mail with the order number in the subject and one attachment: the numbers in selection order."""
+    subscribers = [FIRST.accounts[0].subscribers[1], FIRST.accounts[0].subscribers[0]]
+    order_id, message = deliver_call_details(tmp_path, smtp, [s.number for s in subscribers], fmt=fmt)
+    assert message["Subject"] == f"Заказ № {order_id}: {DETAILS_TITLE}"
+    assert message["To"] == "buh@example.com"
+    body = message.get_body(("plain",)).get_content()
+    assert order_id in body and "01.10.2026 – 31.10.2026" in body and subscribers[0].number in body
+    (attachment,) = message.iter_attachments()
+    name, content = expected_details(subscribers, fmt)
+    assert attachment.get_content_type() == content_type
+    assert attachment.get_filename() == name
+    assert attachment.get_payload(decode=True) == content
+    (delivery,) = journal(tmp_path, "deliveries.jsonl")
+    assert (delivery["order_id"], delivery["status"], delivery["attachment"]) == (order_id, "sent", name)
+    assert delivery["content_type"] == content_type
+
+
+def test_a_large_document_is_zipped(tmp_path, smtp):
+    """Above the threshold the document travels alone in a deflated ZIP named after it."""
+    subscribers = list(FIRST.accounts[0].subscribers)
+    name, content = expected_details(subscribers, "HTML")
+    order_id, message = deliver_call_details(
+        tmp_path, smtp, [s.number for s in subscribers], fmt="HTML", zip_above_bytes=len(content) - 1)
+    (attachment,) = message.iter_attachments()
+    assert attachment.get_content_type() == "application/zip"
+    assert attachment.get_filename() == f"{name}.zip"
+    with zipfile.ZipFile(io.BytesIO(attachment.get_payload(decode=True))) as archive:
+        (member,) = archive.infolist()
+        assert member.filename == name and member.compress_type == zipfile.ZIP_DEFLATED
+        assert archive.read(member) == content
+    (delivery,) = journal(tmp_path, "deliveries.jsonl")
+    assert (delivery["order_id"], delivery["attachment"], delivery["content_type"]) == (
+        order_id, f"{name}.zip", "application/zip")
+
+
+def test_invoices_are_never_zipped(tmp_path, smtp):
+    """The threshold applies to call details only."""
+    port, inbox = smtp
+    app = make_app(tmp_path, smtp_port=port, zip_above_bytes=0)
+    client = app.test_client()
+    log_in(client)
+    select(client, account=FIRST.accounts[0].number)
+    order(client)
+    assert app.extensions["portal"].wait_deliveries(10)
+    (attachment,) = inbox.messages[0].iter_attachments()
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_filename() == invoice_filename(FIRST.accounts[0], "2026-10")
+
+def test_a_document_of_the_threshold_size_is_not_zipped(tmp_path, smtp):
+    """Only a document larger than the threshold is zipped."""
+    subscribers = [FIRST.accounts[0].subscribers[0]]
+    name, content = expected_details(subscribers, "XML")
+    _, message = deliver_call_details(tmp_path, smtp, [subscribers[0].number], fmt="XML", zip_above_bytes=len(content))
+    (attachment,) = message.iter_attachments()
+    assert (attachment.get_filename(), attachment.get_payload(decode=True)) == (name, content)
+
+
+def test_wrong_document_fault(tmp_path, smtp):
+    """While the switch is on, the ordered file name carries another account's earlier month."""
+    port, inbox = smtp
+    app = make_app(tmp_path, smtp_port=port)
+    app.config["WRONG_DOCUMENT"] = True
+    client = app.test_client()
+    log_in(client)
+    ordered, other = FIRST.accounts[:2]
+    select(client, numbers=[ordered.subscribers[0].number])
+    order_details(client, format="XML")
+    client.post("/selfcare/api/selection", json={"clear": True})
+    select(client, account=ordered.number)
+    order(client)
+    assert app.extensions["portal"].wait_deliveries(30)
+    app.config["WRONG_DOCUMENT"] = False
+    order(client)
+    assert app.extensions["portal"].wait_deliveries(30)
+
+    faulty, (right,) = inbox.messages[:2], inbox.messages[2:]
+    (details,) = (next(m.iter_attachments()) for m in faulty if m["Subject"].endswith(DETAILS_TITLE))
+    (invoice,) = (next(m.iter_attachments()) for m in faulty if m["Subject"].endswith(INVOICE_TITLE))
+    right = next(right.iter_attachments())
+    name, content = expected_details([ordered.subscribers[0]], "XML")
+    _, wrong = expected_details(other.subscribers, "XML", other, (date(2026, 9, 1), date(2026, 9, 30)))
+    assert details.get_filename() == name and details.get_content_type() == "application/xml"
+    assert details.get_payload(decode=True) == wrong != content
+    assert invoice.get_filename() == invoice_filename(ordered, "2026-10")
+    assert invoice.get_payload(decode=True) == render_invoice_pdf(FIRST, other, "2026-09", 1)
+    assert right.get_payload(decode=True) == render_invoice_pdf(FIRST, ordered, "2026-10", 1)
 
 
 def test_failed_delivery_is_recorded(user, app, tmp_path):
@@ -627,9 +956,37 @@ def test_outage_answers_503_everywhere(user, app):
         error = parse(response.text).by_id("portal-error")
         assert error.clean_text == OUTAGE and error.attrs["role"] == "alert"
     assert log_in(user).status_code == 503
-    for response in (user.get("/selfcare/api/selection"), select(user, account=FIRST.accounts[0].number), order(user)):
+    number = FIRST.accounts[0].subscribers[0].number
+    for response in (
+        user.get("/selfcare/api/selection"),
+        select(user, account=FIRST.accounts[0].number),
+        select(user, numbers=[number]),
+        change(user, {"remove": {"number": number}}),
+        order(user),
+        order_details(user),
+    ):
         assert response.status_code == 503
         assert response.json == {"error": OUTAGE}
     assert user.get("/selfcare/static/vm.js").status_code == 200
     app.config["OUTAGE"] = False
     assert user.get("/selfcare/vm").status_code == 200
+
+
+# Options of python -m sandbox
+
+
+def test_sandbox_options_reach_the_portal():
+    """The portal's settings and fault switches can be given on the command line."""
+    args = parse_args(["--data-dir", "d", "--env-file", "e"])
+    assert (args.details_history_days, args.zip_above, args.fault) == (183, 5 * 1024 * 1024, [])
+    args = parse_args(["--data-dir", "d", "--env-file", "e", "--details-history-days", "90", "--zip-above", "0",
+                       "--fault", "wrong-document"])
+    assert (args.details_history_days, args.zip_above, args.fault) == (90, 0, ["wrong-document"])
+    for bad in (["--fault", "no-such-fault"], ["--zip-above", "-1"], ["--details-history-days", "0"]):
+        with pytest.raises(SystemExit):
+            parse_args(["--data-dir", "d", "--env-file", "e", *bad])
+
+
+def test_fault_switches_start_off(app):
+    """A new portal delivers the right documents."""
+    assert app.config["WRONG_DOCUMENT"] is False

@@ -32,7 +32,7 @@ CALL_DETAILS_XML = """<?xml version="1.0" encoding="utf-8"?>
   <i d="06.01.2026 8:28:49" n="79613456895" s="Телеф." du="0:18" c="0" f="0"/>
  </ds>
 </Report>
-""".encode("utf-8")
+""".encode()
 HTML = b"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head><body>x</body></html>"
 XML_WITH_DTD = b"""<?xml version="1.0"?>
 <!DOCTYPE Report [<!ENTITY lol "lol">]>

@@ -32,16 +32,28 @@
     return td;
   }
 
+  /* The «Удалить» cell of a selection row. */
+  function removeCell() {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "remove";
+    button.textContent = TEXTS.remove;
+    const td = document.createElement("td");
+    td.append(button);
+    return td;
+  }
+
   /* Re-render the selection header, the table and the tree marks from the server's answer. */
   function render(next) {
     state = next;
     byId("selection-header").textContent = state.header;
     byId("doc-selection").textContent = state.header;
+    byId("doc-count").textContent = state.chosen;
     const tbody = byId("selection-table").tBodies[0];
     tbody.replaceChildren(...state.rows.map((row) => {
       const tr = document.createElement("tr");
       tr.dataset.number = row.number;
-      tr.append(cell(row.type), cell(row.number), cell(row.folder), cell(row.full_name));
+      tr.append(cell(row.type), cell(row.number), cell(row.folder), cell(row.full_name), removeCell());
       return tr;
     }));
     const selected = new Set(state.rows.map((row) => row.number));
@@ -53,6 +65,7 @@
     });
   }
 
+  /* Send one change of the selection; resolve to whether the server accepted it. */
   async function changeSelection(body) {
     const result = await callApi("/selfcare/api/selection", body);
     if (result.ok) {
@@ -61,24 +74,36 @@
     } else {
       showMessage("order-error", result.data.error);
     }
-  }
-
-  /* "account:<n>" or "number:<n>" of a tree item. */
-  function dragPayload(item) {
-    return item.classList.contains("subscriber")
-      ? "number:" + item.dataset.number
-      : "account:" + item.dataset.account;
-  }
-
-  function addPayload(payload) {
-    const [kind, value] = payload.split(":");
-    if ((kind === "account" || kind === "number") && value) {
-      changeSelection({add: {[kind]: value}});
-    }
+    return result.ok;
   }
 
   const tree = byId("tree");
   const dropzone = byId("selection");
+  const picks = () => tree.querySelectorAll("li.subscriber input.pick");
+
+  /* The numbers a subscriber carries along: the checked ones and itself, in tree order. */
+  function carriedNumbers(item) {
+    return [...tree.querySelectorAll("li.subscriber")]
+      .filter((li) => li === item || li.querySelector("input.pick").checked)
+      .map((li) => li.dataset.number);
+  }
+
+  /* "account:<n>", "number:<n>" or "numbers:<n>,<n>,…" of a tree item. */
+  function dragPayload(item) {
+    if (item.classList.contains("account")) return "account:" + item.dataset.account;
+    const numbers = carriedNumbers(item);
+    return numbers.length > 1 ? "numbers:" + numbers.join(",") : "number:" + item.dataset.number;
+  }
+
+  async function addPayload(payload) {
+    const [kind, value] = payload.split(":");
+    if (!value) return;
+    if (kind === "account" || kind === "number") {
+      changeSelection({add: {[kind]: value}});
+    } else if (kind === "numbers" && await changeSelection({add: {numbers: value.split(",")}})) {
+      picks().forEach((pick) => { pick.checked = false; });
+    }
+  }
 
   tree.addEventListener("dragstart", (event) => {
     const item = event.target.closest("li.subscriber, li.account");
@@ -89,7 +114,7 @@
   });
   tree.addEventListener("dblclick", (event) => {
     const item = event.target.closest("li.subscriber, li.account");
-    if (item) addPayload(dragPayload(item));
+    if (item && !event.target.matches("input.pick")) addPayload(dragPayload(item));
   });
 
   dropzone.addEventListener("dragover", (event) => {
@@ -106,6 +131,10 @@
     addPayload(event.dataTransfer.getData("text/plain"));
   });
   byId("selection-clear").addEventListener("click", () => changeSelection({clear: true}));
+  byId("selection-table").addEventListener("click", (event) => {
+    const button = event.target.closest("button.remove");
+    if (button) changeSelection({remove: {number: button.closest("tr").dataset.number}});
+  });
 
   /* «Фильтр» shows a text filter over the tree; «Выбранные» keeps only selected numbers. */
   const filterButton = byId("hierarchy-filter");
@@ -148,30 +177,61 @@
     return Boolean(state.order_error);
   }
 
-  byId("order-invoice").addEventListener("click", () => {
+  /* The «Документ» window shows the fields and formats of one document at a time. */
+  const form = byId("doc-form");
+  const submit = byId("doc-submit");
+  const accept = byId("doc-accept");
+  const formatSelect = byId("doc-format");
+
+  /* «Заказать» waits for «Я принимаю правила использования системы» where the document asks for it. */
+  function updateSubmit() {
+    submit.disabled = dialog.dataset.document === "call_details" && !accept.checked;
+  }
+
+  /* Open the window for "invoice" or "call_details", unless the selection cannot be ordered. */
+  function openDocument(kind) {
     if (refusedOrder()) return;
+    dialog.dataset.document = kind;
+    byId("doc-kind").textContent = TEXTS.kinds[kind];
+    dialog.querySelectorAll("[data-for]").forEach((element) => {
+      const shown = element.dataset.for.split(" ").includes(kind);
+      element.hidden = !shown;
+      if (element instanceof HTMLOptionElement) element.disabled = !shown;
+    });
+    formatSelect.value = formatSelect.querySelector("option:not([disabled])").value;
+    accept.checked = false;
+    updateSubmit();
     showMessage("doc-error", "");
     byId("doc-selection").textContent = state.header;
+    byId("doc-count").textContent = state.chosen;
     dialog.showModal();
     byId("doc-email").focus();
-  });
-  byId("order-call-details").addEventListener("click", () => {
-    if (!refusedOrder()) showMessage("order-error", TEXTS.unavailable);
-  });
+  }
+
+  /* The order request for the document the window shows. */
+  function orderRequest() {
+    const kind = dialog.dataset.document;
+    const request = {document: kind, email: byId("doc-email").value.trim(), format: formatSelect.value};
+    if (kind === "invoice") return {...request, period: byId("doc-period").value};
+    return {
+      ...request,
+      period_from: byId("doc-from").value,
+      period_to: byId("doc-to").value,
+      accept: accept.checked,
+    };
+  }
+
+  byId("order-invoice").addEventListener("click", () => openDocument("invoice"));
+  byId("order-call-details").addEventListener("click", () => openDocument("call_details"));
+  accept.addEventListener("change", updateSubmit);
 
   byId("doc-cancel").addEventListener("click", () => dialog.close());
-  byId("doc-form").addEventListener("submit", async (event) => {
+  form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const submit = byId("doc-submit");
     submit.disabled = true;
     showMessage("doc-error", "");
-    const result = await callApi("/selfcare/api/orders", {
-      document: "invoice",
-      period: byId("doc-period").value,
-      email: byId("doc-email").value.trim(),
-      format: byId("doc-format").value,
-    });
-    submit.disabled = false;
+    const result = await callApi("/selfcare/api/orders", orderRequest());
+    updateSubmit();
     if (result.ok) {
       dialog.close();
       showMessage("order-result", result.data.message);
