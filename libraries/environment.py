@@ -192,8 +192,6 @@ class Environment:
             self.sandbox.stop()
             self.sandbox = None
             raise
-        values.setdefault("MAIL_TIMEOUT", sandbox.MAIL_TIMEOUT)
-        values.setdefault("MAIL_POLL_INTERVAL", sandbox.MAIL_POLL_INTERVAL)
         values.update({name: os.environ[name] for name in production.RUN_OPTIONS if name in os.environ})
         logger.info(f"Sandbox started: portal {values['MTS_PORTAL_URL']}, Tarifer {values['TARIFER_URL']}.")
         return read_settings(values, period)

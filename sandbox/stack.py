@@ -116,6 +116,9 @@ class Sandbox:
             "IMAP_CA_FILE": str(self.mail.ca_file),
             "TARIFER_URL": f"{self.tarifer.url}/api/v1",
             "TARIFER_TOKEN": self.tarifer_token,
+            # the portal stand-in mails within seconds, so the robot may look often
+            "MAIL_TIMEOUT": str(int(60 + 10 * self.options.delivery_delay)),
+            "MAIL_POLL_INTERVAL": "0.5",
             "SANDBOX_SMTP_PORT": str(self.mail.smtp_port),
             "SANDBOX_DATA_DIR": str(self.data_dir),
         }

@@ -7,5 +7,3 @@ write (the same names as ``variables/production.py``).
 SEED = 1
 DELIVERY_DELAY = 1.0
 START_TIMEOUT = 60
-MAIL_TIMEOUT = "60"
-MAIL_POLL_INTERVAL = "0.5"
