@@ -34,7 +34,7 @@ system-packages:
 # The venv, with the project's top folder on its import path (a .pth file), and
 # ROBOT_OPTIONS defaulting to robot/options.args so that the plain
 # `robot robot/monthly_invoice.robot` writes to results/ like `make run`.
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt constraints.txt
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	site=$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'); \
