@@ -20,11 +20,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from sandbox.dataset import Account, Login, Subscriber
-from sandbox.invoice import FONT_DIR, FONT_FAMILY, OPERATOR, format_date, format_money, vat
+from sandbox.invoice import FONT_FAMILY, OPERATOR, RussianPDF, format_date, format_money, vat
 
 FORMATS = ("PDF", "XML", "HTML")
 """The formats the call details can be rendered in."""
@@ -334,7 +333,7 @@ def _totals_label(number: str) -> str:
 # --- PDF ----------------------------------------------------------------------
 
 
-class _CallDetailsPDF(FPDF):
+class _CallDetailsPDF(RussianPDF):
     """A landscape A4 page set with the DejaVu font, the event table and a page footer."""
 
     WIDTHS = (20, 17, 36, 30, 48, 16, 40, 30, 30)
@@ -344,18 +343,8 @@ class _CallDetailsPDF(FPDF):
     HEAD_LINES = 3
 
     def __init__(self) -> None:
-        """Set up a landscape A4 page with margins and the DejaVu fonts."""
-        super().__init__(orientation="L", unit="mm", format="A4")
-        self.set_margins(10, 10, 10)
-        self.set_auto_page_break(auto=False, margin=14)
-        self.add_font(FONT_FAMILY, "", str(FONT_DIR / "DejaVuSans.ttf"))
-        self.add_font(FONT_FAMILY, "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
-
-    def footer(self) -> None:
-        """Print «Страница N из M» at the bottom of every page."""
-        self.set_y(-11)
-        self.set_font(FONT_FAMILY, "", 8)
-        self.cell(0, 5, f"Страница {self.page_no()} из {{nb}}", align="C")
+        """Set up a landscape A4 page with margins and the DejaVu fonts; page breaks are laid out by hand."""
+        super().__init__(orientation="L", margin=10, bottom=14, footer_offset=11, auto_break=False)
 
     def line_text(self, text: str, size: float = 9, bold: bool = False, height: float = 5) -> None:
         """Print one line of text across the page."""

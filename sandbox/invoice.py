@@ -161,7 +161,26 @@ def invoice_filename(account: Account, period: str) -> str:
     return f"Счет_{account.number}_{period}.pdf"
 
 
-class _InvoicePDF(FPDF):
+class RussianPDF(FPDF):
+    """An A4 document in the DejaVu font with «Страница N из M» at the foot of every page."""
+
+    def __init__(self, orientation: str, margin: float, bottom: float, footer_offset: float, auto_break: bool = True):
+        """Set up the page, its margins and the fonts."""
+        super().__init__(orientation=orientation, unit="mm", format="A4")
+        self.footer_offset = footer_offset
+        self.set_margins(margin, margin, margin)
+        self.set_auto_page_break(auto=auto_break, margin=bottom)
+        self.add_font(FONT_FAMILY, "", str(FONT_DIR / "DejaVuSans.ttf"))
+        self.add_font(FONT_FAMILY, "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
+
+    def footer(self) -> None:
+        """Print «Страница N из M» at the bottom of every page."""
+        self.set_y(-self.footer_offset)
+        self.set_font(FONT_FAMILY, "", 8)
+        self.cell(0, 5, f"Страница {self.page_no()} из {{nb}}", align="C")
+
+
+class _InvoicePDF(RussianPDF):
     """An A4 page set with the DejaVu font and a page-number footer."""
 
     LINE = 6
@@ -169,17 +188,7 @@ class _InvoicePDF(FPDF):
 
     def __init__(self) -> None:
         """Set up an A4 portrait page with margins and the DejaVu fonts."""
-        super().__init__(orientation="P", unit="mm", format="A4")
-        self.set_margins(15, 15, 15)
-        self.set_auto_page_break(auto=True, margin=18)
-        self.add_font(FONT_FAMILY, "", str(FONT_DIR / "DejaVuSans.ttf"))
-        self.add_font(FONT_FAMILY, "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
-
-    def footer(self) -> None:
-        """Print «Страница N из M» at the bottom of every page."""
-        self.set_y(-13)
-        self.set_font(FONT_FAMILY, "", 8)
-        self.cell(0, 5, f"Страница {self.page_no()} из {{nb}}", align="C")
+        super().__init__(orientation="P", margin=15, bottom=18, footer_offset=13)
 
     def line_text(self, text: str, size: float = 10, bold: bool = False) -> None:
         """Print one line of text across the page."""
