@@ -69,6 +69,7 @@ class Portal:
     ):
         """Index the data set and open the logs in ``data_dir`` (created if missing)."""
         data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir = data_dir
         self.catalog = Catalog(tuple(logins))
         known = {login.login for login in logins}
         self.guard = LoginGuard({login: pw for login, pw in passwords.items() if login in known})

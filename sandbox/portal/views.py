@@ -42,6 +42,9 @@ def portal() -> Portal:
     return current_app.extensions[EXTENSION]
 
 
+OUTAGE_FLAG = "OUTAGE"
+
+
 def current_session() -> PortalSession | None:
     """Return the session named by the request's cookie, or None."""
     return portal().sessions.get(request.cookies.get(COOKIE))
@@ -53,8 +56,13 @@ def api_error(message: str, status: int):
 
 
 def refuse_during_outage():
-    """Answer 503 to every request but static files while the portal is in outage."""
-    if not current_app.config.get("OUTAGE") or request.endpoint == "static":
+    """Answer 503 to every request but static files while the portal is in outage.
+
+    The outage is switched by ``app.config["OUTAGE"]`` or, from outside the
+    process, by a file named ``OUTAGE`` in the portal's data folder.
+    """
+    in_outage = current_app.config.get("OUTAGE") or (portal().data_dir / OUTAGE_FLAG).exists()
+    if not in_outage or request.endpoint == "static":
         return None
     if request.path.startswith(f"{PREFIX}/api/"):
         return api_error(texts.OUTAGE, 503)

@@ -101,3 +101,16 @@ def test_a_missing_production_setting_is_named(running_sandbox, tmp_path, missin
     run = run_robot(tmp_path / "results", settings)
     assert run.returncode != 0
     assert f"Missing production settings: {missing}" in run.output
+
+
+def test_a_portal_outage_stops_the_run_at_login_with_the_portal_s_words(running_sandbox, tmp_path):
+    outage = running_sandbox.data_dir / "portal" / "OUTAGE"
+    outage.touch()
+    try:
+        run = run_robot(tmp_path / "results", running_sandbox.settings)
+    finally:
+        outage.unlink()
+    assert run.returncode != 0
+    assert "the portal is temporarily unavailable" in run.output
+    assert "Получение запрошенной информации в данный момент недоступно" in run.output
+    assert summary_of(run)["documents"] == []

@@ -990,3 +990,13 @@ def test_sandbox_options_reach_the_portal():
 def test_fault_switches_start_off(app):
     """A new portal delivers the right documents."""
     assert app.config["WRONG_DOCUMENT"] is False
+
+
+def test_an_outage_file_in_the_data_folder_switches_the_portal_off_and_on(client, tmp_path):
+    """A test outside the process can start and end an outage with a file."""
+    (tmp_path / "OUTAGE").touch()
+    response = client.get("/selfcare/")
+    assert response.status_code == 503
+    assert "Получение запрошенной информации в данный момент недоступно" in response.get_data(as_text=True)
+    (tmp_path / "OUTAGE").unlink()
+    assert client.get("/selfcare/").status_code == 200
