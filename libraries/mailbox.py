@@ -84,6 +84,7 @@ class Mailbox:
 
     def __init__(self):
         self.imap: VerifiedImapSmtp | None = None
+        self.login: tuple[str, int, str, Secret] | None = None
         self.taken: set[str] = set()
         self.foreign: set[str] = set()
 
@@ -96,11 +97,16 @@ class Mailbox:
         """
         context = ssl.create_default_context(cafile=ca_file or None)
         self.imap = VerifiedImapSmtp(context, imap_server=host, imap_port=int(port))
+        self.login = (host, int(port), user, password)
+        self._connect()
+        logger.info(f"Mailbox {user} at {host}:{port} is open (TLS verified).")
+
+    def _connect(self) -> None:
+        host, port, user, password = self.login
         try:
-            self.imap.authorize_imap(user, password.value, host, int(port))
+            self.imap.authorize_imap(user, password.value, host, port)
         except IMAP4_SSL.error as error:
             raise AssertionError(f"The mailbox {user} at {host}:{port} refused the login: {error}") from None
-        logger.info(f"Mailbox {user} at {host}:{port} is open (TLS verified).")
 
     @keyword("Close Mailbox")
     def close_mailbox(self) -> None:
@@ -131,8 +137,13 @@ class Mailbox:
         deadline = time.monotonic() + float(timeout)
         since = imap_date(date.today() - timedelta(days=int(since_days)))
         while True:
-            if self._take_matching_mail(document, target, since):
-                return str(target)
+            try:
+                if self._take_matching_mail(document, target, since):
+                    return str(target)
+            except (IMAP4_SSL.abort, OSError) as error:
+                # Looking is read-only, so after a dropped connection it is safe to log in and look again.
+                logger.warn(f"The mailbox connection broke ({error}); logging in again.")
+                self._reconnect_until(deadline)
             if time.monotonic() >= deadline:
                 raise MailTimeout(
                     f"No e-mail with the {document['kind']} of personal account {document['account']} "
@@ -140,6 +151,17 @@ class Mailbox:
                     f"arrived within {int(float(timeout))} s."
                 )
             time.sleep(float(interval))
+
+    def _reconnect_until(self, deadline: float) -> None:
+        """Log in again, retrying a mailbox that does not answer until ``deadline``."""
+        while True:
+            try:
+                self._connect()
+                return
+            except OSError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(5)
 
     def _take_matching_mail(self, document: dict, target: Path, since: str) -> bool:
         self.imap.select_folder("INBOX", readonly=True)

@@ -134,3 +134,10 @@ def test_a_wrong_password_is_reported_without_the_password(server):
 def test_the_server_certificate_is_verified(server):
     with pytest.raises(ssl.SSLCertVerificationError):
         Mailbox().open_mailbox(server.host, server.imap_port, USER, Secret(PASSWORD))
+
+
+def test_a_broken_connection_is_opened_again_and_the_mail_still_found(server, mailbox, tmp_path):
+    mail(server, "Заказ № 31337: Сформированные счета", INVOICE)
+    mailbox.imap.imap_conn.shutdown()  # the server or the network dropped the connection
+    saved = mailbox.wait_for_document_mail(invoice("31337"), str(tmp_path), timeout=20, interval=0.2)
+    assert Path(saved).read_bytes() == INVOICE
