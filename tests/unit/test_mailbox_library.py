@@ -138,6 +138,8 @@ def test_the_server_certificate_is_verified(server):
 
 def test_a_broken_connection_is_opened_again_and_the_mail_still_found(server, mailbox, tmp_path):
     mail(server, "Заказ № 31337: Сформированные счета", INVOICE)
-    mailbox.imap.imap_conn.shutdown()  # the server or the network dropped the connection
+    dropped = mailbox.imap.imap_conn
+    dropped.shutdown()  # the server or the network dropped the connection
     saved = mailbox.wait_for_document_mail(invoice("31337"), str(tmp_path), timeout=20, interval=0.2)
     assert Path(saved).read_bytes() == INVOICE
+    assert mailbox.imap.imap_conn is not dropped
