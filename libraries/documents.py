@@ -90,13 +90,15 @@ def document_file_name(document: dict) -> str:
     """Where a received document is kept: kind, account, period, order, format.
 
     E.g. ``invoice_277300018417_2026-10_12345678.pdf`` or
-    ``call_details_277300018417_2026-10-01_2026-10-31_12345678.xml``.
+    ``call_details_277300018417_2026-10-01_2026-10-31_12345678.xml``; an order
+    the portal never confirmed has ``unconfirmed`` in place of its number.
     """
     if document["kind"] == "invoice":
         period = document["period_from"][:7]
     else:
         period = f"{document['period_from']}_{document['period_to']}"
-    return f"{document['kind']}_{document['account']}_{period}_{document['order_id']}.{document['format']}"
+    order = document["order_id"] or "unconfirmed"
+    return f"{document['kind']}_{document['account']}_{period}_{order}.{document['format']}"
 
 
 MAX_UNPACKED_BYTES = 1 << 30

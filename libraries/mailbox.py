@@ -147,7 +147,8 @@ class Mailbox:
             if time.monotonic() >= deadline:
                 raise MailTimeout(
                     f"No e-mail with the {document['kind']} of personal account {document['account']} "
-                    f"for {document['period_from']}–{document['period_to']} (order № {document['order_id']}) "
+                    f"for {document['period_from']}–{document['period_to']} "
+                    f"({'order № ' + document['order_id'] if document['order_id'] else 'order not confirmed'}) "
                     f"arrived within {int(float(timeout))} s."
                 )
             time.sleep(float(interval))

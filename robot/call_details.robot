@@ -77,10 +77,9 @@ Order The Call Details Unless Done Before
             Mark Document    ${key}    skipped    tarifer_id=${record}[id]    sha256=${record}[sha256]
         ELSE
             Move Numbers Into The Selection    @{group}[numbers]
-            ${order_id}=    Order The Call Details    ${{len($group['numbers'])}}
+            Record The Order    ${key}    Order The Call Details    ${{len($group['numbers'])}}
             ...    ${SETTINGS}[CALL_DETAILS_FROM]    ${SETTINGS}[CALL_DETAILS_TO]
             ...    ${SETTINGS}[REPORT_EMAIL]    ${SETTINGS}[CALL_DETAILS_FORMAT]
-            Mark Document    ${key}    ordered    order_id=${order_id}
         END
     EXCEPT    AS    ${error}
         Fail Document    ${key}    ${error}

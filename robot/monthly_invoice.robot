@@ -77,8 +77,8 @@ Order The Invoice Unless Done Before
             Mark Document    ${key}    skipped    tarifer_id=${record}[id]    sha256=${record}[sha256]
         ELSE
             Drag Personal Account Into The Selection    ${account}
-            ${order_id}=    Order The Closed Period Invoice    ${account}    ${PERIOD}    ${SETTINGS}[REPORT_EMAIL]
-            Mark Document    ${key}    ordered    order_id=${order_id}
+            Record The Order    ${key}
+            ...    Order The Closed Period Invoice    ${account}    ${PERIOD}    ${SETTINGS}[REPORT_EMAIL]
         END
     EXCEPT    AS    ${error}
         Fail Document    ${key}    ${error}

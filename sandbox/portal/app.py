@@ -18,6 +18,7 @@ from sandbox.portal.catalog import Catalog
 from sandbox.portal.delivery import DeliveryQueue, order_message
 from sandbox.portal.documents import ordered_document, wrong_document
 from sandbox.portal.errors import NotFound, PortalError
+from sandbox.portal.faults import FAULTS, WRONG_DOCUMENT
 from sandbox.portal.journal import JsonLines, now_iso
 from sandbox.portal.orders import CALL_DETAILS, Order, OrderBook
 from sandbox.portal.periods import closed_periods, default_details_period, earliest_details_day
@@ -33,12 +34,6 @@ DEFAULT_DETAILS_HISTORY_DAYS = 183
 DEFAULT_ZIP_ABOVE_BYTES = 5 * 1024 * 1024
 """Call details larger than this are sent zipped (invoices are small and never are)."""
 
-WRONG_DOCUMENT = "WRONG_DOCUMENT"
-"""The ``app.config`` switch that makes each e-mail built while it is on carry
-the document of another account and an earlier month under the ordered file name."""
-
-FAULTS = {"wrong-document": WRONG_DOCUMENT}
-"""Fault switches for tests of the robot: option name → ``app.config`` key."""
 
 
 class Portal:

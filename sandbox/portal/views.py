@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import string
+import time
 from datetime import datetime
 from functools import wraps
 from typing import TYPE_CHECKING
@@ -13,6 +14,7 @@ from flask import Blueprint, abort, current_app, jsonify, redirect, render_templ
 from sandbox.portal import texts
 from sandbox.portal.auth import LoginResult
 from sandbox.portal.errors import PortalError
+from sandbox.portal.faults import SILENT_ORDER_SECONDS, SILENT_ORDERS
 from sandbox.portal.orders import DOCUMENT_TITLES, FORMATS
 from sandbox.portal.periods import month_title
 from sandbox.portal.sessions import COOKIE, PortalSession
@@ -249,6 +251,8 @@ def selection_api(session: PortalSession):
 def orders_api(session: PortalSession):
     """Accept a document order for the current selection (201) or refuse it (400)."""
     order = portal().place_order(session, request.get_json(silent=True))
+    if current_app.config.get(SILENT_ORDERS):
+        time.sleep(SILENT_ORDER_SECONDS)
     record = order.to_record()
     del record["at"], record["login"]
     return jsonify({"message": order.accepted_message, **record}), 201

@@ -7,6 +7,7 @@ import pytest
 from libraries.documents import check_invoice, sha256_of
 from libraries.periods import last_closed_period, period_bounds
 from sandbox import dataset
+from tests.acceptance.conftest import sandbox_process
 from tests.acceptance.robot_runs import (
     ROOT,
     assert_no_secret_in,
@@ -114,3 +115,15 @@ def test_a_portal_outage_stops_the_run_at_login_with_the_portal_s_words(running_
     assert "the portal is temporarily unavailable" in run.output
     assert "Получение запрошенной информации в данный момент недоступно" in run.output
     assert summary_of(run)["documents"] == []
+
+
+def test_an_order_the_portal_never_confirms_is_not_placed_again_and_its_mail_is_found(tmp_path):
+    with sandbox_process("--fault", "silent-orders") as silent:
+        account = silent.settings["MTS_ACCOUNTS"].split(",")[0]
+        settings = dict(silent.settings, MTS_ACCOUNTS=account, BROWSER_TIMEOUT="5s")
+        run = run_robot(tmp_path / "results", settings)
+        assert run.returncode == 0, run.output
+        (entry,) = summary_of(run)["documents"]
+        assert entry["status"] == "uploaded" and entry["order_id"] is None
+        check_invoice(ROOT / entry["file"], account, PERIOD)
+        assert len(orders(silent.data_dir)) == 1, "the unconfirmed order was not placed a second time"
