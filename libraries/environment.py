@@ -193,6 +193,8 @@ class Environment:
             self.sandbox = None
             raise
         values.update({name: os.environ[name] for name in production.RUN_OPTIONS if name in os.environ})
+        # Orders placed in this sandbox end with it: a later run must not wait for their e-mail.
+        values["LEDGER_STATE_FILE"] = str(self.sandbox.data_dir / "ledger-state.json")
         logger.info(f"Sandbox started: portal {values['MTS_PORTAL_URL']}, Tarifer {values['TARIFER_URL']}.")
         return read_settings(values, period)
 

@@ -29,6 +29,7 @@ OPTIONAL = {
     "CALL_DETAILS_FROM": ("", "first day of the call details, YYYY-MM-DD; empty means the period's first"),
     "CALL_DETAILS_TO": ("", "last day of the call details, YYYY-MM-DD; empty means the period's last"),
     "CALL_DETAILS_GROUPS": ("", "named groups of numbers per personal account: JSON, or a JSON file's path"),
+    "LEDGER_STATE_FILE": ("", "what later runs continue (orders awaiting e-mail, uploads); default results/"),
 }
 
 RUN_OPTIONS = ("PERIOD", "CALL_DETAILS_FORMAT", "CALL_DETAILS_FROM", "CALL_DETAILS_TO", "CALL_DETAILS_GROUPS")
