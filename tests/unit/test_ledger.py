@@ -99,3 +99,24 @@ def test_problems_can_be_limited_to_some_documents(tmp_path):
     assert ledger.ledger_problems(two) == []
     assert ledger.ledger_problems() == []
     assert len(ledger.ledger_problems(one, two)) == 1
+
+
+def test_an_unconfirmed_order_keeps_its_reason_and_is_continued_without_a_number(tmp_path):
+    first = start(tmp_path)
+    key = add(first)
+    first.mark_document(key, "ordered", error="The portal did not confirm the order")
+    assert summary(tmp_path)["documents"][0]["error"] == "The portal did not confirm the order"
+    second = start(tmp_path)
+    key = add(second)
+    assert second.document_status(key) == "ordered" and second.document(key)["order_id"] is None
+
+
+def test_the_final_suite_adopts_what_earlier_runs_received_but_did_not_upload(tmp_path):
+    first = start(tmp_path)
+    key = add(first)
+    first.mark_document(key, "received", order_id="1", file="a.pdf", sha256="ab")
+    first.fail_document(key, "Tarifer refused it (HTTP 503)")
+    later = start(tmp_path)
+    (adopted,) = later.adopt_unfinished_documents()
+    assert later.document(adopted)["sha256"] == "ab" and later.document(adopted)["error"] is None
+    assert summary(tmp_path)["documents"][0]["status"] == "received"

@@ -1,0 +1,49 @@
+"""How the robot reads the portal: refusals, order numbers, which accounts and groups."""
+
+import pytest
+
+from libraries.portal import choose_accounts, choose_groups, login_refusal, order_number
+
+
+@pytest.mark.parametrize(
+    ("text", "meaning"),
+    [
+        ("Неверный пароль", "the password was refused"),
+        ("Введите символы, которые вы видите на картинке", "captcha"),
+        ("Учетная запись заблокирована в связи с превышением попыток ввода пароля", "locked"),
+        ("Получение запрошенной информации в данный момент недоступно", "temporarily unavailable"),
+        ("Что-то новое", "«Что-то новое»"),
+    ],
+)
+def test_a_refusal_is_explained_and_says_nothing_more_was_tried(text, meaning):
+    message = login_refusal("9161234567", text)
+    assert "+79161234567" in message and meaning in message and "No further attempt" in message
+
+
+def test_the_order_number_is_read_from_the_confirmation():
+    assert order_number("Заказ № 12345678 принят. Документ будет отправлен на a@b.ru") == "12345678"
+    with pytest.raises(AssertionError, match="does not contain an order number"):
+        order_number("Заказ принят")
+
+
+def test_accounts_are_all_listed_ones_or_the_configured_subset_in_portal_order():
+    listed = ["1", "2", "3"]
+    assert choose_accounts(listed, []) == (listed, [])
+    assert choose_accounts(listed, ["3", "1", "9"]) == (["1", "3"], ["9"])
+
+
+def test_default_groups_are_whole_accounts_and_configured_ones_are_checked():
+    numbers = {"111111111111": ["79000000001", "79000000002"], "222222222222": ["79000000003"]}
+    groups, refused = choose_groups([], numbers, ["111111111111"])
+    assert groups == [{"name": "ЛС 111111111111", "account": "111111111111", "numbers": numbers["111111111111"]}]
+    assert refused == []
+    configured = [
+        {"name": "ok", "account": "111111111111", "numbers": ["79000000002"]},
+        {"name": "stranger", "account": "111111111111", "numbers": ["79000000003"]},
+        {"name": "unknown", "account": "999999999999", "numbers": ["79000000001"]},
+    ]
+    groups, refused = choose_groups(configured, numbers, ["111111111111"])
+    assert [group["name"] for group in groups] == ["ok"]
+    assert [group["name"] for group in refused] == ["stranger", "unknown"]
+    assert "79000000003 are not attached to personal account 111111111111" in refused[0]["reason"]
+    assert "999999999999 is not listed" in refused[1]["reason"]
