@@ -171,8 +171,9 @@ class Ledger:
         if status != "failed":
             entry["error"] = facts.get("error")
         self._save()
-        detail = {name: facts[name] for name in ("order_id", "tarifer_id", "error") if facts.get(name)}
-        logger.info(f"{describe(entry)}: {status} {detail or ''}".rstrip())
+        labels = {"order_id": "order №", "tarifer_id": "Tarifer id", "error": "reason:"}
+        details = [f"{label} {facts[name]}" for name, label in labels.items() if facts.get(name)]
+        logger.info(f"{describe(entry)}: {', '.join([status, *details])}")
 
     @keyword("Fail Document")
     def fail_document(self, key: str, error: str) -> None:
