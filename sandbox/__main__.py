@@ -66,7 +66,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=[],
         choices=sorted(FAULTS),
         help="switch a portal fault on from the start (repeatable): wrong-document attaches "
-        "another account's document of an earlier month",
+        "another account's document of an earlier month; silent-orders takes an order but "
+        "never answers «Заказать»",
     )
     return parser.parse_args(argv)
 

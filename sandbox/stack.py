@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from sandbox import dataset
@@ -38,7 +38,6 @@ class SandboxOptions:
     """The portal sends call details larger than this zipped."""
     faults: tuple[str, ...] = ()
     """Portal fault switches on from the start, by name (see ``sandbox.portal.FAULTS``)."""
-    logins: tuple = field(default=())
 
 
 class Sandbox:
@@ -56,6 +55,7 @@ class Sandbox:
         self.mailbox_password = secrets.token_urlsafe(12)
         self.tarifer_token = secrets.token_urlsafe(24)
         self.mail: MailServer | None = None
+        self.portal_app = None
         self.portal: ServerThread | None = None
         self.tarifer: ServerThread | None = None
 
