@@ -1,6 +1,6 @@
 # The two commands: `make run` (the whole monthly routine against the sandbox,
 # or production when configured) and `make test` (every check, as CI runs it).
-# Both install what is missing first, idempotently, from Debian, PyPI and npm only.
+# Both install what is missing first, idempotently, from Debian and PyPI only.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -9,7 +9,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := chromium dovecot-imapd dovecot-lmtpd fonts-dejavu-core openssl
+APT_PACKAGES := chromium dovecot-imapd dovecot-lmtpd fonts-dejavu-core openssl python3-venv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ROBOT := $(BIN)/robot --argumentfile robot/options.args
 SUITES := robot
@@ -21,7 +21,7 @@ help:
 	@echo "make run    the monthly routine (sandbox unless production settings are set)"
 	@echo "make test   every check: robocop, pytest, robot --dryrun, acceptance"
 
-install: system-packages $(VENV)/.installed $(VENV)/.browser-node
+install: system-packages $(VENV)/.installed
 
 system-packages:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
@@ -41,12 +41,6 @@ $(VENV)/.installed: requirements.txt constraints.txt
 	printf '%s\n%s\n' "$(CURDIR)" \
 		"import os; os.environ.setdefault('ROBOT_OPTIONS', '--argumentfile $(CURDIR)/robot/options.args')" \
 		> "$$site/mts_robot.pth"
-	touch $@
-
-# Browser's node side from the npm registry with the system Node (no browser download;
-# the browser is Debian's chromium).
-$(VENV)/.browser-node: $(VENV)/.installed
-	$(BIN)/rfbrowser init --skip-browsers > $(VENV)/rfbrowser-init.log 2>&1 || { cat $(VENV)/rfbrowser-init.log; exit 1; }
 	touch $@
 
 run: install
