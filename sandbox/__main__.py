@@ -67,7 +67,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=sorted(FAULTS),
         help="switch a portal fault on from the start (repeatable): wrong-document attaches "
         "another account's document of an earlier month; silent-orders takes an order but "
-        "never answers «Заказать»",
+        "never answers «Заказать»; reversed-mail holds the e-mails back until no order has "
+        "come for the delivery delay, then sends them newest order first; duplicate-mail "
+        "sends every e-mail twice (same content and Message-ID)",
     )
     return parser.parse_args(argv)
 

@@ -109,6 +109,8 @@ class Sandbox:
             "MTS_PASSWORD": self.passwords[login.login],
             "MTS_ACCOUNTS": ",".join(account.number for account in login.accounts),
             "REPORT_EMAIL": ROBOT_MAILBOX,
+            # the portal stand-in's sender, so the robot takes only the portal's mail
+            "MAIL_FROM": self.portal_app.extensions["portal"].sender,
             "IMAP_HOST": self.mail.host,
             "IMAP_PORT": str(self.mail.imap_port),
             "IMAP_USER": ROBOT_MAILBOX,

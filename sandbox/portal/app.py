@@ -42,7 +42,8 @@ class Portal:
     Logins and their data, passwords and attempt limits, server-side
     sessions with their selections, orders and the delayed e-mail delivery.
     Logs go to JSON Lines files in ``data_dir``. ``switches`` (the app's
-    config) is read for the fault switches whenever an e-mail is built.
+    config) is read for the fault switches whenever an e-mail is built; the
+    delivery queue reads its own (the order and number of the e-mails) too.
     """
 
     def __init__(
@@ -72,7 +73,7 @@ class Portal:
         self.attempts = JsonLines(data_dir / "login_attempts.jsonl")
         self.orders = OrderBook(JsonLines(data_dir / "orders.jsonl"), history_months, details_history_days)
         self.deliveries = DeliveryQueue(
-            smtp_host, smtp_port, delivery_delay, JsonLines(data_dir / "deliveries.jsonl")
+            smtp_host, smtp_port, delivery_delay, JsonLines(data_dir / "deliveries.jsonl"), switches
         )
         self.seed = seed
         self.sender = sender
