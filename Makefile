@@ -32,15 +32,14 @@ system-packages:
 	fi
 
 # The venv, with the project's top folder on its import path (a .pth file), and
-# ROBOT_OPTIONS defaulting to robot/options.args so that the plain
-# `robot robot/monthly_invoice.robot` writes to results/ like `make run`.
-$(VENV)/.installed: requirements.txt constraints.txt
+# ROBOT_OPTIONS defaulting to robot/options.args (libraries/run_options.py) so
+# that the plain `robot robot/monthly_invoice.robot` writes to results/ like
+# `make run`, while `robot --dryrun …` leaves results/ alone.
+$(VENV)/.installed: requirements.txt constraints.txt libraries/run_options.py
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	site=$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'); \
-	printf '%s\n%s\n' "$(CURDIR)" \
-		"import os; os.environ.setdefault('ROBOT_OPTIONS', '--argumentfile $(CURDIR)/robot/options.args')" \
-		> "$$site/mts_robot.pth"
+	printf '%s\n%s\n' "$(CURDIR)" "import libraries.run_options" > "$$site/mts_robot.pth"
 	touch $@
 
 run: install

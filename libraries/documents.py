@@ -105,26 +105,34 @@ MAX_UNPACKED_BYTES = 1 << 30
 MAX_ZIP_MEMBERS = 20
 
 
-def unpack_zip(path: str | Path, folder: str | Path, max_bytes: int = MAX_UNPACKED_BYTES) -> list[Path]:
+def unpack_zip(path: str | Path, folder: str | Path, max_bytes: int = MAX_UNPACKED_BYTES, budget=None) -> list[Path]:
     """Unpack the files of a ZIP attachment into ``folder`` safely; return their paths.
 
     Only file names are kept (no folders, so nothing can land outside
     ``folder``); an archive with too many members or that would unpack to more
     than ``max_bytes`` is refused with ``DocumentCheckError`` before anything
-    is written.
+    is written. With a ``budget`` (the mail's, see
+    ``libraries.mail_structure.Budget``) the declared sizes and the members
+    are taken from it first, so one mail's archives together stay within it;
+    a member larger than its archive declares is refused while unpacking.
     """
     path, folder = Path(path), Path(folder)
     with zipfile.ZipFile(path) as archive:
         members = [info for info in archive.infolist() if not info.is_dir()]
         if len(members) > MAX_ZIP_MEMBERS:
             raise DocumentCheckError(f"{path.name} holds {len(members)} files; a document archive holds a few.")
-        if sum(info.file_size for info in members) > max_bytes:
+        declared = sum(info.file_size for info in members)
+        if declared > max_bytes:
             raise DocumentCheckError(f"{path.name} would unpack to more than {max_bytes} bytes; refused.")
+        if budget is not None:
+            for _ in members:
+                budget.add_file()
+            budget.take(declared)
         folder.mkdir(parents=True, exist_ok=True)
         unpacked = []
         for number, info in enumerate(members):
-            name = Path(info.filename.replace("\\", "/")).name or f"member-{number}"
-            target = folder / f"{number}-{name}"
+            name = Path(info.filename.replace("\\", "/").replace("\x00", "")).name or f"member-{number}"
+            target = folder / f"{number}-{name.lstrip('.') or 'member'}"
             with archive.open(info) as source, open(target, "wb") as sink:
                 copied = 0
                 for chunk in iter(lambda: source.read(1 << 20), b""):

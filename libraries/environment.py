@@ -29,6 +29,7 @@ from libraries.periods import period_bounds
 from variables import production, sandbox
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_STATE_FILE = PROJECT_ROOT / "state" / "ledger-state.json"
 
 
 def read_settings(environ: dict[str, str], period: str) -> dict:
@@ -46,8 +47,34 @@ def read_settings(environ: dict[str, str], period: str) -> dict:
     for name in production.SECRETS:
         settings[name] = Secret(settings[name])
     settings["MTS_ACCOUNTS"] = [item.strip() for item in settings["MTS_ACCOUNTS"].split(",") if item.strip()]
+    settings["MAIL_FROM"] = parse_senders(settings["MAIL_FROM"])
+    settings["MAX_DOCUMENT_SIZE"] = whole_number(settings, "MAX_DOCUMENT_SIZE", minimum=1)
+    settings["LEDGER_STATE_FILE"] = str(Path(settings["LEDGER_STATE_FILE"] or DEFAULT_STATE_FILE).absolute())
     settings.update(call_details_settings(settings, period))
     return settings
+
+
+def parse_senders(value: str) -> list[str]:
+    """``MAIL_FROM`` as a list of lowercase addresses and ``@domains``; refuses anything else."""
+    senders = [item.strip().lower() for item in value.split(",") if item.strip()]
+    if not senders:
+        raise RuntimeError("MAIL_FROM must name at least one sender address or @domain.")
+    for sender in senders:
+        local, at, domain = sender.rpartition("@")
+        if not at or not domain or "." not in domain or " " in sender:
+            raise RuntimeError(f"MAIL_FROM: '{sender}' is neither an address nor an @domain.")
+    return senders
+
+
+def whole_number(settings: dict, name: str, minimum: int) -> int:
+    """A setting that must be a whole number of at least ``minimum``."""
+    try:
+        value = int(settings[name])
+    except ValueError:
+        raise RuntimeError(f"{name} must be a whole number, not '{settings[name]}'.") from None
+    if value < minimum:
+        raise RuntimeError(f"{name} must be at least {minimum}.")
+    return value
 
 
 def call_details_settings(settings: dict, period: str) -> dict:

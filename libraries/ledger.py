@@ -1,19 +1,29 @@
-"""The run's ledger of documents, written as ``summary.json`` after every change.
+"""The month's ledger of documents: ``summary.json`` for people, the state file for the next run.
 
-Each document the run deals with (an invoice of one personal account, call
-details of a group of numbers) is one entry. Its ``status`` moves
-``ordered`` → ``received`` → ``uploaded``, or ends ``failed`` / ``skipped``
-with the reason in ``error``. The summary is rewritten atomically after each
-change, so a run that dies half-way still leaves an honest account of what it
-ordered and received.
+Each document (an invoice of one personal account, call details of a group of
+numbers) is one entry. Its ``status`` moves ``ordering`` (the intent, written
+before «Заказать» is pressed) → ``ordered`` → ``received`` → ``uploaded``, or
+ends ``failed`` / ``skipped`` with the reason in ``error``.
 
-A second file, the state file, outlives the run: documents ordered but not yet
-received, and received but not yet uploaded, are picked up from it by the next
-run instead of being ordered again.
+The state file (``state/ledger-state.json`` unless ``LEDGER_STATE_FILE`` moves
+it) outlives every run and every output folder. It holds:
+
+- ``outstanding``: documents ordered (or about to be) but not received, and
+  received but not yet in Tarifer, which the next run continues instead of
+  ordering again;
+- ``taken_mail``: the mails whose documents were taken, by Message-ID, so that
+  a mail is never taken twice whatever its ``\\Seen`` flag says;
+- ``months``: the month's account: every document of the period and every
+  mail looked at and left alone, so that a rerun (``--rerunfailed``, another
+  ``--outputdir``) adds to the month instead of replacing it.
+
+Every change is written atomically (temporary file, then rename) before the
+robot goes on, and the state file is locked for the whole run.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from datetime import UTC, datetime
@@ -24,7 +34,9 @@ from robot.api.deco import keyword, library
 
 from libraries.ownership import Ownership
 
-STATUSES = ("ordered", "received", "uploaded", "failed", "skipped")
+STATUSES = ("ordering", "ordered", "received", "uploaded", "failed", "skipped")
+OUTSTANDING = ("ordering", "ordered", "received")
+"""Statuses a later run continues from."""
 FIELDS = (
     "login",
     "account",
@@ -35,11 +47,20 @@ FIELDS = (
     "numbers",
     "status",
     "order_id",
+    "ordered_at",
     "file",
     "sha256",
     "tarifer_id",
+    "message_id",
     "error",
 )
+STATE_VERSION = 2
+
+
+class LedgerLocked(RuntimeError):
+    """Another run holds the ledger state."""
+
+    ROBOT_EXIT_ON_FAILURE = True
 
 
 def now_iso() -> str:
@@ -53,10 +74,13 @@ def document_key(login: str, account: str, kind: str, period_from: str, period_t
 
 
 def write_json(path: Path, data) -> None:
-    """Write JSON atomically (temporary file, then rename)."""
+    """Write JSON atomically (temporary file, flushed to disk, then rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
     os.replace(tmp, path)
 
 
@@ -78,32 +102,90 @@ def describe(entry: dict) -> str:
     )
 
 
+def empty_state() -> dict:
+    """A state file's content before any run."""
+    return {"version": STATE_VERSION, "outstanding": {}, "taken_mail": {}, "months": {}}
+
+
+def upgrade_state(data: dict) -> dict:
+    """Read a state file of any version: the first one was a bare ``key → entry`` map of unfinished documents."""
+    if data.get("version") == STATE_VERSION:
+        return {**empty_state(), **data}
+    state = empty_state()
+    state["outstanding"] = {key: entry for key, entry in data.items() if entry.get("status") in OUTSTANDING}
+    return state
+
+
+class StateLock:
+    """An exclusive lock on the state file for the whole run (released by the system if the run dies)."""
+
+    def __init__(self, state_path: Path):
+        self.path = state_path.with_name(state_path.name + ".lock")
+        self.handle = None
+
+    def acquire(self) -> None:
+        """Take the lock at once or raise ``LedgerLocked`` saying who holds it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise LedgerLocked(
+                f"Another run is working on the ledger state {self.path.with_suffix('')} ({holder}); "
+                "this run stops without touching it, so that nothing is ordered or uploaded twice."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since {now_iso()}\n")
+        handle.flush()
+        self.handle = handle
+
+    def release(self) -> None:
+        """Let the next run in."""
+        if self.handle is not None:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()
+            self.handle = None
+
+
 @library(scope="GLOBAL", auto_keywords=False)
 class Ledger:
-    """What the run did with each document, for the summary and the next run."""
+    """What the month's documents went through, for the summary and the next run."""
 
     def __init__(self):
         self.summary_path: Path | None = None
         self.state_path: Path | None = None
+        self.lock: StateLock | None = None
         self.run: dict = {}
+        self.period = ""
         self.documents: dict[str, dict] = {}
-        self.state: dict[str, dict] = {}
+        self.state: dict = empty_state()
         self.ownership = Ownership()
 
     @keyword("Start Ledger")
-    def start_ledger(self, environment: str, period: str, output_dir: str, state_file: str = "") -> None:
-        """Begin the run's summary in ``output_dir/summary.json``.
+    def start_ledger(self, environment: str, period: str, output_dir: str, state_file: str) -> None:
+        """Lock the ledger state ``state_file`` and begin the summary in ``output_dir/summary.json``.
 
-        ``state_file`` (default ``output_dir/ledger-state.json``) keeps what a
-        later run must know: orders still waiting for their e-mail and
-        documents received but not yet in Tarifer. Suites run under the suite
-        that started the ledger add to the same summary.
+        A second run on the same state while this one runs stops here, saying
+        so, before it writes anything. The summary starts as the month's
+        account kept in the state (what earlier runs did for ``period``), so a
+        rerun never leaves an emptier summary. Suites run under the suite that
+        started the ledger add to the same summary.
         """
         if not self.ownership.claim():
             return
-        output = Path(output_dir)
-        self.summary_path = output / "summary.json"
-        self.state_path = Path(state_file) if state_file else output / "ledger-state.json"
+        self.state_path = Path(state_file)
+        self.lock = StateLock(self.state_path)
+        try:
+            self.lock.acquire()
+        except LedgerLocked:
+            self.ownership.release()
+            raise
+        self.summary_path = Path(output_dir) / "summary.json"
+        self.period = period
         self.run = {"environment": environment, "period": period, "started_at": now_iso(), "finished_at": None}
         self.documents = {}
         self.state = self._read_state()
@@ -122,12 +204,15 @@ class Ledger:
     ) -> str:
         """Enter a document the run must deliver and return its key.
 
-        If an earlier run already ordered or received the same document and did
-        not finish it, the entry continues from there (same order, same file),
-        so nothing is ordered twice.
+        If an earlier run began ordering, ordered or received the same document
+        and did not finish it, the entry continues from there (same order, same
+        file), so nothing is ordered twice. A document whose last delivery was
+        wrong starts afresh and is ordered again.
         """
         numbers = list(numbers or [])
         key = document_key(login, account, kind, period_from, period_to, numbers)
+        if key in self.documents:
+            return key
         entry = dict.fromkeys(FIELDS)
         entry.update(
             login=login,
@@ -138,9 +223,10 @@ class Ledger:
             format=format.lower(),
             numbers=numbers,
         )
-        earlier = self.state.get(key)
-        if earlier and earlier.get("status") in ("ordered", "received"):
-            entry.update({name: earlier.get(name) for name in ("status", "order_id", "file", "sha256")})
+        earlier = self.state["outstanding"].get(key)
+        if earlier:
+            continued = ("status", "order_id", "ordered_at", "file", "sha256", "message_id")
+            entry.update({name: earlier.get(name) for name in continued})
             logger.info(f"{describe(entry)} was {entry['status']} by an earlier run; continuing from there.")
         self.documents[key] = entry
         self._save()
@@ -148,7 +234,8 @@ class Ledger:
 
     @keyword("Document Status")
     def document_status(self, key: str) -> str:
-        """The status of a document: ``ordered``, ``received``, ``uploaded``, ``failed``, ``skipped`` or empty."""
+        """The status of a document: ``ordering``, ``ordered``, ``received``, ``uploaded``, ``failed``,
+        ``skipped`` or empty."""
         return self.documents[key]["status"] or ""
 
     @keyword("Document")
@@ -158,7 +245,11 @@ class Ledger:
 
     @keyword("Mark Document")
     def mark_document(self, key: str, status: str, **facts) -> None:
-        """Set the status of a document and any facts learnt (``order_id``, ``file``, ``sha256``, ``tarifer_id``)."""
+        """Set the status of a document and any facts learnt (``order_id``, ``file``, ``sha256``, ``tarifer_id``).
+
+        ``ordering`` is the intent to press «Заказать», stamped with the time
+        (``ordered_at``) and written to the state before the robot goes on.
+        """
         if status not in STATUSES:
             raise ValueError(f"Unknown status '{status}'; expected one of {', '.join(STATUSES)}.")
         unknown = set(facts) - set(FIELDS)
@@ -167,17 +258,28 @@ class Ledger:
         entry = self.documents[key]
         if facts.get("file"):
             facts["file"] = display_path(facts["file"])
+        if status == "ordering":
+            facts.setdefault("ordered_at", now_iso())
         entry.update(facts, status=status)
         if status != "failed":
             entry["error"] = facts.get("error")
+        self._remember(key, entry)
         self._save()
         labels = {"order_id": "order №", "tarifer_id": "Tarifer id", "error": "reason:"}
         details = [f"{label} {facts[name]}" for name, label in labels.items() if facts.get(name)]
         logger.info(f"{describe(entry)}: {', '.join([status, *details])}")
 
     @keyword("Fail Document")
-    def fail_document(self, key: str, error: str) -> None:
-        """Mark a document ``failed`` with the reason in words; its other facts stay."""
+    def fail_document(self, key: str, error: str, order_again: bool = False) -> None:
+        """Mark a document ``failed`` with the reason in words; its other facts stay.
+
+        The document stays outstanding (a late e-mail, a Tarifer outage: the
+        next run goes on from where it stood), unless ``order_again``: then the
+        delivery was wrong, and the next run orders the document again.
+        """
+        if order_again:
+            self.state["outstanding"].pop(key, None)
+            error = f"{error} It will be ordered again on the next run."
         self.mark_document(key, "failed", error=str(error))
 
     @keyword("Documents With Status")
@@ -190,26 +292,30 @@ class Ledger:
         ]
 
     @keyword("Adopt Unfinished Documents")
-    def adopt_unfinished_documents(self) -> list[str]:
-        """Take into this run every document an earlier run received but did not get into Tarifer.
+    def adopt_unfinished_documents(self, *statuses: str) -> list[str]:
+        """Take into this run every document an earlier run left ``received`` (or with ``statuses``).
 
-        Returns the keys of all documents now ``received``, whichever routine and
-        run collected them.
+        Returns the keys of all documents of this run now having those
+        statuses, whichever routine and run brought them there. This is what
+        lets a task run on its own (``--rerunfailed``) do its work.
         """
-        for key, earlier in self.state.items():
-            if earlier.get("status") == "received" and key not in self.documents:
-                self.documents[key] = dict(earlier, error=None)
-                logger.info(f"{describe(earlier)} was received by an earlier run and is not in Tarifer yet.")
+        statuses = statuses or ("received",)
+        for key, earlier in self.state["outstanding"].items():
+            if earlier.get("status") in statuses and key not in self.documents:
+                self.documents[key] = {**dict.fromkeys(FIELDS), **earlier, "error": None}
+                self._remember(key, self.documents[key])
+                logger.info(f"{describe(earlier)} was {earlier['status']} by an earlier run and is not finished.")
         self._save()
-        return self.documents_with_status("received")
+        return self.documents_with_status(*statuses)
 
     @keyword("Finish Ledger")
     def finish_ledger(self) -> None:
-        """Stamp the end time and write the summary for the last time (by the suite that started it)."""
+        """Stamp the end time, write the summary for the last time and unlock the state (by the starting suite)."""
         if self.summary_path is None or not self.ownership.release():
             return
         self.run["finished_at"] = now_iso()
         self._save()
+        self.lock.release()
 
     @keyword("Ledger Problems")
     def ledger_problems(self, *keys: str) -> list[str]:
@@ -217,21 +323,58 @@ class Ledger:
         chosen = [self.documents[key] for key in keys]
         return [f"{describe(entry)}: {entry['error']}" for entry in chosen if entry["status"] == "failed"]
 
-    def summary(self) -> dict:
-        """The summary object as it is written to ``summary.json``."""
-        documents = [dict(entry) for entry in self.documents.values() if entry["status"]]
-        return {**self.run, "documents": documents}
+    # --- the mailbox's side: which mails were taken or left alone ------------------
 
-    def _read_state(self) -> dict[str, dict]:
-        if self.state_path and self.state_path.exists():
-            return json.loads(self.state_path.read_text(encoding="utf-8"))
-        return {}
+    def mail_taken(self, message_id: str) -> dict | None:
+        """What is known of a mail taken earlier (its ``uid``, ``key``), or ``None``."""
+        return self.state["taken_mail"].get(message_id)
+
+    def receive_from_mail(self, key: str, file: str, sha256: str, message_id: str, uid: str) -> None:
+        """Record in one write that a document was received from a mail and that the mail is taken."""
+        self.state["taken_mail"][message_id] = {"uid": uid, "key": key, "at": now_iso()}
+        self.mark_document(key, "received", file=file, sha256=sha256, message_id=message_id)
+
+    def reject_mail(self, key: str, message_id: str, uid: str, error: str) -> None:
+        """A mail for the order carried a wrong document: the document fails and is ordered again next run."""
+        self.state["taken_mail"][message_id] = {"uid": uid, "key": key, "at": now_iso(), "wrong": True}
+        self.fail_document(key, error, order_again=True)
+
+    def ignore_mail(self, date: str, sender: str, subject: str, reason: str, message_id: str = "") -> None:
+        """List a mail the robot looked at and left alone, once per mail and reason."""
+        ignored = self._month()["ignored_mail"]
+        fact = {"date": date, "from": sender, "subject": subject, "reason": reason, "message_id": message_id}
+        if fact not in ignored:
+            ignored.append(fact)
+            logger.info(f"Left alone the e-mail «{subject}» from {sender or 'an unknown sender'}: {reason}")
+            self._save()
+
+    # --- files ----------------------------------------------------------------------
+
+    def summary(self) -> dict:
+        """The summary object as it is written to ``summary.json``: the month's account."""
+        month = self._month()
+        documents = [dict(entry) for entry in month["documents"].values()]
+        shown = ("date", "from", "subject", "reason")
+        ignored = [{name: fact[name] for name in shown} for fact in month["ignored_mail"]]
+        return {**self.run, "documents": documents, "ignored_mail": ignored}
+
+    def _month(self) -> dict:
+        return self.state["months"].setdefault(self.period, {"documents": {}, "ignored_mail": []})
+
+    def _remember(self, key: str, entry: dict) -> None:
+        """Keep the document in the month's account and, while unfinished, among the outstanding ones."""
+        self._month()["documents"][key] = dict(entry)
+        outstanding = self.state["outstanding"]
+        if entry["status"] in OUTSTANDING:
+            outstanding[key] = dict(entry)
+        elif entry["status"] in ("uploaded", "skipped"):
+            outstanding.pop(key, None)
+
+    def _read_state(self) -> dict:
+        if self.state_path.exists():
+            return upgrade_state(json.loads(self.state_path.read_text(encoding="utf-8")))
+        return empty_state()
 
     def _save(self) -> None:
-        write_json(self.summary_path, self.summary())
-        for key, entry in self.documents.items():
-            if entry["status"] in ("ordered", "received"):
-                self.state[key] = dict(entry)
-            elif entry["status"] in ("uploaded", "skipped"):
-                self.state.pop(key, None)
         write_json(self.state_path, self.state)
+        write_json(self.summary_path, self.summary())

@@ -1,45 +1,68 @@
-"""The robot's mailbox: find the e-mail that carries an ordered document.
+"""The robot's mailbox: find the e-mails that carry the ordered documents.
 
-Built on ``RPA.Email.ImapSmtp`` with two corrections measured against a real
-dovecot: the server certificate is verified (the library's own connection
-does not verify it), and the inbox is always examined read-only while
-searching, so that looking at a mail never marks it read or loses it. Only
-the mail finally taken is flagged ``\\Seen``.
+Built on ``RPA.Email.ImapSmtp`` (its IMAPS connection, verified: the library's
+own does not check the server certificate), with the looking done in small,
+bounded steps the library has no keyword for:
 
-Which mail belongs to an order: the operator does not document its sender or
-subject, so a mail is ours when its subject or text names the order number,
-or, failing that, when its attachment is the ordered document by content.
+- One collection pass serves every outstanding document: each new mail is
+  matched to whichever ordered document it carries, in any order.
+- A mail is first judged by its headers and structure only (sender, arrival
+  time, attachment sizes); its attachments are downloaded only when it may
+  carry an outstanding document, in chunks, within a per-mail budget.
+- Only mail from ``MAIL_FROM`` that arrived after the order was placed can
+  carry its document. A mail naming an order number is that order's; content
+  alone decides only for orders the portal never confirmed.
+- Which mails were taken is kept in the ledger state (by Message-ID), not in
+  the ``\\Seen`` flag alone: the document is recorded ``received`` before the
+  mail is marked read, so a robot killed at any moment loses nothing.
+- A mail that cannot be read is that mail's problem: it is listed as left
+  alone, with the reason, and the pass goes on.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import ssl
-import tempfile
 import time
 import zipfile
-from datetime import date, timedelta
-from email.header import decode_header, make_header
-from imaplib import IMAP4_SSL
+from datetime import datetime, timedelta
+from imaplib import IMAP4, IMAP4_SSL
 from pathlib import Path
 
 from robot.api import logger
 from robot.api.deco import keyword, library
 from robot.api.types import Secret
+from robot.libraries.BuiltIn import BuiltIn
 from RPA.Email.ImapSmtp import ImapSmtp
 
-from libraries.documents import DocumentCheckError, check_document, document_file_name, unpack_zip
+from libraries.documents import DocumentCheckError, check_document, document_file_name, sha256_of, unpack_zip
+from libraries.mail_structure import (
+    Budget,
+    BudgetExceeded,
+    decode_text,
+    fetch_part_bytes,
+    fetch_part_to_file,
+    header_facts,
+    leaf_parts,
+    parse_fetch,
+    safe_file_name,
+)
 
 IMAP_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+FETCH_ITEMS = "(UID RFC822.SIZE INTERNALDATE FLAGS BODYSTRUCTURE BODY.PEEK[HEADER])"
+FETCH_BATCH = 50
+TEXT_PART_LIMIT = 256 * 1024
+"""The largest text part read for an order number; a longer one is not read."""
+TEXT_PARTS = 4
+MAX_ATTACHMENTS = 20
+"""Files a document mail may carry, unpacked archives included."""
+UNDATED_ORDER_WINDOW = timedelta(days=31)
+"""How far back to look for an order an earlier version of the ledger recorded without its time."""
 
-# The IMAP library logs every search and saved file, and warns of every empty
-# search while the robot waits; the robot's own messages say what matters.
+# The IMAP library logs every search; the robot's own messages say what matters.
 logging.getLogger("RPA.Email.ImapSmtp").setLevel(logging.ERROR)
-
-
-class MailTimeout(AssertionError):
-    """The ordered document did not arrive in time."""
 
 
 class VerifiedImapSmtp(ImapSmtp):
@@ -56,26 +79,41 @@ class VerifiedImapSmtp(ImapSmtp):
         self.select_folder("INBOX", readonly=True)
 
 
-def imap_date(day: date) -> str:
+def imap_date(day) -> str:
     """A date as IMAP SEARCH wants it, e.g. ``1-Nov-2026`` (month names are English)."""
     return f"{day.day}-{IMAP_MONTHS[day.month - 1]}-{day.year}"
 
 
-def header_text(value) -> str:
-    """A header value as plain text, whatever encoding it came in."""
-    if value is None:
-        return ""
-    return str(make_header(decode_header(str(value))))
+def sender_allowed(address: str, senders: list[str]) -> bool:
+    """Whether ``address`` is one of ``senders`` (addresses, or ``@domain`` with its subdomains)."""
+    address = address.strip().lower()
+    domain = address.rpartition("@")[2]
+    for sender in senders:
+        if sender.startswith("@"):
+            if domain and (domain == sender[1:] or domain.endswith("." + sender[1:])):
+                return True
+        elif address == sender:
+            return True
+    return False
 
 
-def message_text(message) -> str:
-    """Subject and plain-text parts of an ``email.message.Message``."""
-    parts = [header_text(message.get("Subject"))]
-    for part in message.walk():
-        if part.get_content_type() == "text/plain" and not part.get_filename():
-            payload = part.get_payload(decode=True) or b""
-            parts.append(payload.decode(part.get_content_charset() or "utf-8", errors="replace"))
-    return "\n".join(parts)
+def names_order(text: str, order_id: str) -> bool:
+    """Whether ``text`` names the order number as a whole number (``12345678``, not ``123456789``)."""
+    return bool(order_id) and re.search(rf"(?<!\d){re.escape(order_id)}(?!\d)", text) is not None
+
+
+def order_time(document: dict) -> datetime | None:
+    """When the robot set out to order ``document`` (its ``ordered_at``), or ``None`` if not recorded."""
+    return datetime.fromisoformat(document["ordered_at"]) if document.get("ordered_at") else None
+
+
+def describe_wait(document: dict) -> str:
+    """The document a timeout is about, in words."""
+    order = f"order № {document['order_id']}" if document["order_id"] else "order not confirmed"
+    return (
+        f"the {document['kind']} of personal account {document['account']} "
+        f"for {document['period_from']}–{document['period_to']} ({order})"
+    )
 
 
 @library(scope="GLOBAL", auto_keywords=False)
@@ -85,15 +123,17 @@ class Mailbox:
     def __init__(self):
         self.imap: VerifiedImapSmtp | None = None
         self.login: tuple[str, int, str, Secret] | None = None
-        self.taken: set[str] = set()
-        self.foreign: set[str] = set()
+        self.examined: set[int] = set()
+        self.last_uid = 0
+        self.uidvalidity = ""
 
     @keyword("Open Mailbox")
     def open_mailbox(self, host: str, port: int, user: str, password: Secret, ca_file: str = "") -> None:
         """Log in to the mailbox over IMAPS, verifying the server's certificate.
 
         ``ca_file`` names a PEM file of trusted certificates for a server with
-        its own certificate authority; by default the system's are trusted.
+        its own certificate authority (only those are trusted then, whatever
+        the environment says); by default the system's are trusted.
         """
         context = ssl.create_default_context(cafile=ca_file or None)
         self.imap = VerifiedImapSmtp(context, imap_server=host, imap_port=int(port))
@@ -118,40 +158,56 @@ class Mailbox:
                 self.imap.imap_conn = None
         self.imap = None
 
-    @keyword("Wait For Document Mail")
-    def wait_for_document_mail(
-        self, document: dict, folder: str, timeout: float = 900, interval: float = 5, since_days: int = 7
-    ) -> str:
-        """Wait for the e-mail with an ordered ``document`` (a ledger entry), save it into ``folder``.
+    @keyword("Collect Document Mails")
+    def collect_document_mails(
+        self,
+        folder: str,
+        wanted: list[str],
+        senders: list[str],
+        max_document_size: int,
+        timeout: float = 900,
+        interval: float = 5,
+    ) -> None:
+        """Look at new mail until every document in ``wanted`` (ledger keys) has come, or ``timeout`` s.
 
-        Returns the saved file's path. Unread mails of the last ``since_days``
-        days are looked at. A mail that names the document's order number is
-        the one: its document is checked and a wrong one fails at once. Mails
-        that do not name it are taken only when their attachment is the
-        ordered document by content. A zipped attachment is unpacked safely
-        first. The mail taken is marked read; every other mail is left as it
-        was. Fails with a clear message when nothing arrives within
-        ``timeout`` seconds.
+        Each mail is matched to whichever ``ordered`` document of the ledger it
+        carries, wanted or not, in any order; its document is checked, saved
+        into ``folder``, recorded ``received`` and only then is the mail marked
+        read. A mail naming an order number with a wrong document fails that
+        document (ordered again by the next run). Mails from other senders
+        than ``senders``, older than the order, or carrying nothing
+        outstanding are left exactly as they were and listed under
+        ``ignored_mail``. A wanted document still missing at the end is
+        marked ``failed`` and stays outstanding for the next run.
         """
-        target = Path(folder) / document_file_name(document)
-        deadline = time.monotonic() + float(timeout)
-        since = imap_date(date.today() - timedelta(days=int(since_days)))
+        ledger = BuiltIn().get_library_instance("libraries.ledger.Ledger")
+        self.collect(ledger, folder, wanted, senders, int(max_document_size), float(timeout), float(interval))
+
+    def collect(
+        self, ledger, folder: str, wanted: list[str], senders: list[str], max_size: int, timeout: float, interval: float
+    ) -> None:
+        """`Collect Document Mails` on behalf of ``ledger`` (a ``libraries.ledger.Ledger``)."""
+        deadline = time.monotonic() + timeout
+        looker = _Look(self, ledger, Path(folder), senders, max_size)
         while True:
             try:
-                if self._take_matching_mail(document, target, since):
-                    return str(target)
-            except (IMAP4_SSL.abort, OSError) as error:
-                # Looking is read-only, so after a dropped connection it is safe to log in and look again.
+                looker.look()
+            except (IMAP4.abort, OSError) as error:
+                # Looking changes nothing, so after a dropped connection it is safe to log in and look again.
                 logger.warn(f"The mailbox connection broke ({error}); logging in again.")
                 self._reconnect_until(deadline)
+            missing = [key for key in wanted if ledger.document_status(key) == "ordered"]
+            if not missing:
+                return
             if time.monotonic() >= deadline:
-                raise MailTimeout(
-                    f"No e-mail with the {document['kind']} of personal account {document['account']} "
-                    f"for {document['period_from']}–{document['period_to']} "
-                    f"({'order № ' + document['order_id'] if document['order_id'] else 'order not confirmed'}) "
-                    f"arrived within {int(float(timeout))} s."
-                )
-            time.sleep(float(interval))
+                for key in missing:
+                    ledger.fail_document(
+                        key,
+                        f"No e-mail with {describe_wait(ledger.document(key))} arrived within "
+                        f"{int(timeout)} s; the next run goes on waiting for it.",
+                    )
+                return
+            time.sleep(interval)
 
     def _reconnect_until(self, deadline: float) -> None:
         """Log in again, retrying a mailbox that does not answer until ``deadline``."""
@@ -164,58 +220,192 @@ class Mailbox:
                     raise
                 time.sleep(5)
 
-    def _take_matching_mail(self, document: dict, target: Path, since: str) -> bool:
-        self.imap.select_folder("INBOX", readonly=True)
-        messages = self.imap.list_messages(f"UNSEEN SINCE {since}")
-        for item in messages:
-            uid = str(item["uid"])
-            if uid in self.taken or uid in self.foreign or not item.get("Has-Attachments"):
-                continue
-            names_order = bool(document["order_id"]) and document["order_id"] in message_text(item["Message"])
-            with tempfile.TemporaryDirectory() as staging:
-                saved = self.imap.save_attachment(item, staging, overwrite=False)
-                found = self._ordered_document(saved, document, Path(staging), strict=names_order)
-                if found is None:
-                    self.foreign.add(uid)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(found, target)
-            self._mark_read(uid)
-            self.taken.add(uid)
-            logger.info(f"Took the e-mail «{header_text(item.get('Subject'))}» and saved {target.name}.")
-            return True
-        return False
+    def new_mail(self, since: str) -> dict[int, dict]:
+        """Headers and structure of the mails not examined yet in this run (first look: since ``since``)."""
+        conn = self.imap.imap_conn
+        typ, _ = conn.select("INBOX", readonly=True)
+        if typ != "OK":
+            raise OSError("the mailbox would not open INBOX")
+        validity = (conn.response("UIDVALIDITY")[1] or [b""])[0]
+        self.uidvalidity = validity.decode() if isinstance(validity, bytes) else str(validity or "")
+        criterion = f"UID {self.last_uid + 1}:*" if self.last_uid else f"SINCE {since}"
+        typ, data = conn.uid("SEARCH", None, criterion)
+        if typ != "OK":
+            raise OSError(f"the mailbox refused the search {criterion}")
+        uids = sorted(int(uid) for uid in (data[0] or b"").split() if int(uid) not in self.examined)
+        found: dict[int, dict] = {}
+        for start in range(0, len(uids), FETCH_BATCH):
+            batch = ",".join(str(uid) for uid in uids[start : start + FETCH_BATCH])
+            typ, data = conn.uid("FETCH", batch, FETCH_ITEMS)
+            if typ != "OK":
+                raise OSError(f"the mailbox refused to describe mails {batch}")
+            found.update(parse_fetch(data))
+        return found
 
-    @staticmethod
-    def _ordered_document(saved: list[str], document: dict, staging: Path, strict: bool) -> str | None:
-        """The attachment that is the ordered document; with ``strict`` a mail without one is an error."""
-        problems = []
-        candidates = []
-        for number, path in enumerate(saved):
-            if zipfile.is_zipfile(path):
-                try:
-                    candidates += unpack_zip(path, staging / f"unzipped-{number}")
-                except (DocumentCheckError, zipfile.BadZipFile) as problem:
-                    problems.append(f"{Path(path).name}: {problem}")
-            else:
-                candidates.append(Path(path))
-        for path in candidates:
-            try:
-                check_document(path, document)
-                return str(path)
-            except DocumentCheckError as problem:
-                problems.append(str(problem))
-        if strict:
-            names = ", ".join(Path(path).name for path in saved) or "none"
-            raise DocumentCheckError(
-                f"The e-mail for order № {document['order_id']} does not carry the ordered document "
-                f"(attachments: {names}). " + " ".join(problems)
-            )
-        return None
-
-    def _mark_read(self, uid: str) -> None:
-        self.imap.select_folder("INBOX", readonly=False)
+    def mark_read(self, uid: int) -> None:
+        """Flag one mail ``\\Seen`` (by its UID), leaving every other mail as it was."""
+        conn = self.imap.imap_conn
+        conn.select("INBOX", readonly=False)
         try:
-            self.imap.imap_conn.uid("STORE", uid, "+FLAGS", "(\\Seen)")
+            conn.uid("STORE", str(uid), "+FLAGS", "(\\Seen)")
         finally:
-            self.imap.select_folder("INBOX", readonly=True)
+            conn.select("INBOX", readonly=True)
+
+
+class _Look:
+    """One look at the mailbox's new mail on behalf of the ledger's outstanding documents."""
+
+    def __init__(self, mailbox: Mailbox, ledger, folder: Path, senders: list[str], max_size: int):
+        self.mailbox = mailbox
+        self.ledger = ledger
+        self.folder = folder
+        self.senders = senders
+        self.max_size = max_size
+
+    def outstanding(self) -> dict[str, dict]:
+        """The documents ordered and not yet received, by key."""
+        return {key: self.ledger.document(key) for key in self.ledger.documents_with_status("ordered")}
+
+    def since(self, outstanding: dict[str, dict]) -> str:
+        """The first day to search: the day before the earliest outstanding order (mail dates are the server's)."""
+        times = [order_time(document) for document in outstanding.values()]
+        known = [moment for moment in times if moment is not None]
+        earliest = min(known) if known and len(known) == len(times) else datetime.now() - UNDATED_ORDER_WINDOW
+        return imap_date((earliest - timedelta(days=1)).date())
+
+    def look(self) -> None:
+        """Examine every new mail once; each mail's trouble stays with that mail."""
+        outstanding = self.outstanding()
+        if not outstanding:
+            return
+        mails = self.mailbox.new_mail(self.since(outstanding))
+        for uid in sorted(mails):
+            mail = mails[uid]
+            facts = header_facts(mail.get("header") or b"")
+            facts["message_id"] = facts["message_id"] or f"<uid-{self.mailbox.uidvalidity}-{uid}@imap>"
+            try:
+                self.consider(uid, mail, facts, self.outstanding())
+            except (IMAP4.abort, OSError):
+                raise
+            except Exception as error:  # noqa: BLE001 - a hostile mail must not stop the month
+                self.ignore(mail, facts, f"the e-mail could not be read ({type(error).__name__}: {error})")
+            self.mailbox.examined.add(uid)
+            self.mailbox.last_uid = max(self.mailbox.last_uid, uid)
+
+    def ignore(self, mail: dict, facts: dict, reason: str) -> None:
+        """List the mail as left alone, with the reason."""
+        arrived = mail.get("internaldate")
+        self.ledger.ignore_mail(
+            arrived.isoformat() if arrived else facts.get("date", ""),
+            facts.get("from", ""),
+            facts.get("subject", ""),
+            reason,
+            facts["message_id"],
+        )
+
+    def consider(self, uid: int, mail: dict, facts: dict, outstanding: dict[str, dict]) -> None:
+        """Decide what one mail is, take its document if it carries an outstanding one."""
+        taken = self.ledger.mail_taken(facts["message_id"])
+        if taken:
+            if str(taken.get("uid")) != str(uid):
+                self.ignore(mail, facts, "a copy of an e-mail whose document was already taken")
+            return
+        if not sender_allowed(facts["from"], self.senders):
+            self.ignore(mail, facts, f"the sender is not among MAIL_FROM ({', '.join(self.senders)})")
+            return
+        arrived = mail.get("internaldate")
+        candidates = {
+            key: document
+            for key, document in outstanding.items()
+            if order_time(document) is None or (arrived is not None and arrived >= order_time(document))
+        }
+        if not candidates:
+            self.ignore(mail, facts, "it arrived before any outstanding document was ordered")
+            return
+        parts = leaf_parts(mail.get("bodystructure"))
+        attachments = [part for part in parts if part.is_attachment]
+        text = self.text_of(uid, facts, parts)
+        named = {key: document for key, document in candidates.items() if names_order(text, document["order_id"])}
+        unconfirmed = {key: document for key, document in candidates.items() if not document["order_id"]}
+        if not named and not unconfirmed:
+            self.ignore(mail, facts, "it names none of the outstanding orders")
+        elif not attachments:
+            # e.g. a notice that the order was accepted: the document is still to come
+            self.ignore(mail, facts, "it carries no attachment")
+        elif named:
+            key, document = next(iter(named.items()))
+            self.take(uid, mail, facts, attachments, {key: document}, strict=True)
+        else:
+            self.take(uid, mail, facts, attachments, unconfirmed, strict=False)
+
+    def text_of(self, uid: int, facts: dict, parts: list) -> str:
+        """The subject and the mail's short text parts, where an order number would be written."""
+        texts = [facts["subject"]]
+        readable = [part for part in parts if not part.is_attachment and part.content_type.startswith("text/")]
+        for part in readable[:TEXT_PARTS]:
+            if part.size <= TEXT_PART_LIMIT:
+                payload = fetch_part_bytes(self.mailbox.imap.imap_conn, uid, part, TEXT_PART_LIMIT)
+                texts.append(decode_text(payload, part.charset))
+        return "\n".join(texts)
+
+    def take(self, uid: int, mail: dict, facts: dict, attachments: list, targets: dict, strict: bool) -> None:
+        """Download the attachments within the budget and give the first matching document to the ledger."""
+        staging = self.folder.parent / f".staging-{uid}"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        try:
+            files, problems = self.download(uid, attachments, staging)
+            for key, document in targets.items():
+                for path in files:
+                    try:
+                        check_document(path, document)
+                    except DocumentCheckError as problem:
+                        problems.append(str(problem))
+                        continue
+                    self.receive(uid, facts, key, document, path)
+                    return
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        names = ", ".join(part.filename or part.content_type for part in attachments) or "none"
+        if strict:
+            key, document = next(iter(targets.items()))
+            reason = (
+                f"The e-mail «{facts['subject']}» for order № {document['order_id']} does not carry the ordered "
+                f"document (attachments: {names}). " + " ".join(dict.fromkeys(problems))
+            )
+            self.ledger.reject_mail(key, facts["message_id"], str(uid), reason.strip())
+            return
+        self.ignore(mail, facts, f"its attachments ({names}) are none of the documents awaited")
+
+    def download(self, uid: int, attachments: list, staging: Path) -> tuple[list[Path], list[str]]:
+        """The mail's attachments as files (archives unpacked), and what was refused, within one budget."""
+        budget = Budget(self.max_size, MAX_ATTACHMENTS)
+        files: list[Path] = []
+        problems: list[str] = []
+        conn = self.mailbox.imap.imap_conn
+        for number, part in enumerate(attachments):
+            name = safe_file_name(part.filename, f"part-{part.section}")
+            if part.size * 3 // 4 > self.max_size:
+                problems.append(f"{name} is larger than MAX_DOCUMENT_SIZE ({self.max_size} bytes); not downloaded.")
+                continue
+            try:
+                path = fetch_part_to_file(conn, uid, part, staging / f"{number}-{name}", budget)
+                if zipfile.is_zipfile(path):
+                    files += unpack_zip(path, staging / f"unzipped-{number}", budget=budget)
+                else:
+                    files.append(path)
+            except BudgetExceeded as error:
+                problems.append(f"{name}: {error}")
+                break
+            except (DocumentCheckError, zipfile.BadZipFile, ValueError) as error:
+                problems.append(f"{name}: {error}")
+        return files, problems
+
+    def receive(self, uid: int, facts: dict, key: str, document: dict, path: Path) -> None:
+        """Keep the document, record it received (and the mail taken), then mark the mail read."""
+        target = self.folder / document_file_name(document)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+        self.ledger.receive_from_mail(key, str(target), sha256_of(target), facts["message_id"], str(uid))
+        logger.info(f"Took the e-mail «{facts['subject']}» from {facts['from']} and saved {target.name}.")
+        self.mailbox.mark_read(uid)

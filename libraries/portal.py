@@ -8,6 +8,7 @@ second attempt (never), which order number did the portal give.
 from __future__ import annotations
 
 import re
+from datetime import date, datetime, timedelta
 
 from robot.api.deco import keyword, library
 
@@ -21,6 +22,22 @@ LOGIN_REFUSALS = {
 }
 
 ORDER_NUMBER = re.compile(r"№\s*(\d+)")
+DOCUMENT_TITLES = {
+    "invoice": "Сформированные счета закрытых расчётных периодов",
+    "call_details": "Детализация разговоров",
+}
+HISTORY_COLUMNS = {
+    "account": "Лицевой счёт",
+    "action": "Действие",
+    "period": "Период",
+    "at": "Дата",
+    "order_id": "Номер заказа",
+    "numbers": "Абонентские номера",
+}
+"""The columns of «История действий» the robot reads, by their headings."""
+HISTORY_SLACK = timedelta(days=1)
+"""How much earlier than the robot's intent an order in the history may be dated and still be
+the robot's: the portal prints its own local time, whose zone the robot does not know."""
 
 
 class LoginRefused(AssertionError):
@@ -86,6 +103,48 @@ def choose_groups(
     return chosen, refused
 
 
+def _ru_day(iso_day: str) -> str:
+    return date.fromisoformat(iso_day).strftime("%d.%m.%Y")
+
+
+def _history_time(text: str) -> datetime | None:
+    try:
+        return datetime.strptime(" ".join(text.split()), "%d.%m.%Y %H:%M:%S")
+    except ValueError:
+        return None
+
+
+def matching_order(history: list[dict], document: dict) -> str | None:
+    """The number of the newest order in «История действий» that is ``document`` (a ledger entry), or ``None``.
+
+    ``history`` holds the table's rows as ``heading → cell text``. A row is the
+    document's order when its action names the document, its period is the
+    document's, its numbers are exactly the document's and, where the table
+    shows it, its personal account is the document's; and it is dated no
+    earlier than the robot's intent to order (``ordered_at``, less a day for
+    the portal's unknown time zone).
+    """
+    title = DOCUMENT_TITLES[document["kind"]]
+    period = f"{_ru_day(document['period_from'])} – {_ru_day(document['period_to'])}"
+    wanted_numbers = sorted(document.get("numbers") or [])
+    intent = datetime.fromisoformat(document["ordered_at"]).astimezone() if document.get("ordered_at") else None
+    found = []
+    for row in history:
+        cells = {name: " ".join(str(row.get(heading, "")).split()) for name, heading in HISTORY_COLUMNS.items()}
+        numbers = sorted(re.findall(r"\d{11}", cells["numbers"]))
+        at = _history_time(cells["at"])
+        if (
+            title in cells["action"]
+            and cells["period"].replace("—", "–").replace(" - ", " – ") == period
+            and numbers == wanted_numbers
+            and (HISTORY_COLUMNS["account"] not in row or cells["account"] == document["account"])
+            and cells["order_id"]
+            and (intent is None or (at is not None and at >= intent.replace(tzinfo=None) - HISTORY_SLACK))
+        ):
+            found.append((at or datetime.min, cells["order_id"]))
+    return max(found)[1] if found else None
+
+
 @library(scope="GLOBAL", auto_keywords=False)
 class Portal:
     """Reads the portal's answers: login refusals and order confirmations."""
@@ -99,6 +158,16 @@ class Portal:
     def order_number_from_confirmation(self, confirmation: str) -> str:
         """Return the order number the portal confirmed, or fail if there is none."""
         return order_number(confirmation)
+
+    @keyword("Matching Order In History")
+    def matching_order_in_history(self, history: list[dict], document: dict) -> str | None:
+        """Return the number of ``document``'s order in the rows of «История действий», or ``None``.
+
+        Used for a document whose «Заказать» an earlier run pressed without
+        living to see the answer: found, the order is continued; not found,
+        nothing was placed.
+        """
+        return matching_order(history, document)
 
     @keyword("Choose Accounts")
     def choose_accounts(self, listed: list[str], configured: list[str]) -> tuple[list[str], list[str]]:

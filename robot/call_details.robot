@@ -45,6 +45,8 @@ Collect The Call Details From The Mailbox
 
 Upload The Call Details To Tarifer
     [Documentation]    Uploads each received and checked document to Tarifer with its numbers.
+    Connect To Tarifer
+    Adopt Unfinished Documents
     Upload Every Received Document    call_details
 
 
@@ -65,12 +67,13 @@ Groups Of Numbers To Handle
 
 Order The Call Details Unless Done Before
     [Documentation]    Orders the call details of one group, unless Tarifer already holds
-    ...    them (skipped) or an earlier run ordered them (continued).
+    ...    them (skipped) or an earlier run ordered them (continued, looked up in the
+    ...    portal's history when that run died in the middle of ordering).
     [Arguments]    ${group}
     ${key}=    Add Call Details    ${group}
-    ${status}=    Document Status    ${key}
-    IF    $status    RETURN
     TRY
+        ${status}=    Continue An Interrupted Order    ${key}
+        IF    $status    RETURN
         ${record}=    Tarifer Record Of    ${group}[account]    call_details
         ...    ${SETTINGS}[CALL_DETAILS_FROM]    ${SETTINGS}[CALL_DETAILS_TO]    @{group}[numbers]
         IF    $record

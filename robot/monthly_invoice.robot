@@ -47,6 +47,8 @@ Collect The Invoices From The Mailbox
 Upload The Invoices To Tarifer
     [Documentation]    Uploads each received and checked invoice to Tarifer with its
     ...    metadata («Загружаем полученные отчёты в «Tarifer»»).
+    Connect To Tarifer
+    Adopt Unfinished Documents
     Upload Every Received Document    invoice
 
 
@@ -66,12 +68,13 @@ Personal Accounts To Handle
 
 Order The Invoice Unless Done Before
     [Documentation]    Orders the invoice of one personal account, unless Tarifer already
-    ...    holds it (skipped) or an earlier run ordered it (continued).
+    ...    holds it (skipped) or an earlier run ordered it (continued, looked up in the
+    ...    portal's history when that run died in the middle of ordering).
     [Arguments]    ${account}
     ${key}=    Add Invoice    ${account}
-    ${status}=    Document Status    ${key}
-    IF    $status    RETURN
     TRY
+        ${status}=    Continue An Interrupted Order    ${key}
+        IF    $status    RETURN
         ${record}=    Tarifer Record Of    ${account}    invoice    ${PERIOD_FROM}    ${PERIOD_TO}
         IF    $record
             Mark Document    ${key}    skipped    tarifer_id=${record}[id]    sha256=${record}[sha256]

@@ -22,17 +22,26 @@ OPTIONAL = {
     "PERIOD": ("", "billing month YYYY-MM; empty means the last closed month"),
     "IMAP_PORT": ("993", "IMAPS port (implicit TLS)"),
     "IMAP_CA_FILE": ("", "PEM file of trusted certificates for the mailbox; empty means the system's"),
+    "MAIL_FROM": ("@mts.ru", "whose mail may carry documents: comma-separated addresses or @domains (subdomains too)"),
     "MAIL_TIMEOUT": ("3600", "seconds to wait for an ordered document's e-mail"),
+    "MAX_DOCUMENT_SIZE": ("200000000", "bytes: a larger attachment, or a mail unpacking to more, is refused"),
     "MAIL_POLL_INTERVAL": ("30", "seconds between two looks into the mailbox"),
     "TARIFER_CA_FILE": ("", "PEM file of trusted certificates for Tarifer; empty means the system's"),
     "CALL_DETAILS_FORMAT": ("pdf", "format of the call details: pdf (Tarifer's preference), xml or html"),
     "CALL_DETAILS_FROM": ("", "first day of the call details, YYYY-MM-DD; empty means the period's first"),
     "CALL_DETAILS_TO": ("", "last day of the call details, YYYY-MM-DD; empty means the period's last"),
     "CALL_DETAILS_GROUPS": ("", "named groups of numbers per personal account: JSON, or a JSON file's path"),
-    "LEDGER_STATE_FILE": ("", "what later runs continue (orders awaiting e-mail, uploads); default results/"),
+    "LEDGER_STATE_FILE": ("", "unfinished orders, mails taken, uploads; default state/ledger-state.json"),
 }
 
-RUN_OPTIONS = ("PERIOD", "CALL_DETAILS_FORMAT", "CALL_DETAILS_FROM", "CALL_DETAILS_TO", "CALL_DETAILS_GROUPS")
+RUN_OPTIONS = (
+    "PERIOD",
+    "CALL_DETAILS_FORMAT",
+    "CALL_DETAILS_FROM",
+    "CALL_DETAILS_TO",
+    "CALL_DETAILS_GROUPS",
+    "MAX_DOCUMENT_SIZE",
+)
 """Options of a run, not of a system: honoured in the sandbox as well."""
 
 CALL_DETAILS_FORMATS = ("pdf", "xml", "html")

@@ -36,6 +36,9 @@ class RobotRun:
 def run_robot(outputdir: Path, settings: dict[str, str] | None = None, suite: str = "robot/monthly_invoice.robot"):
     """Run a suite like a user does, with exactly ``settings`` as configuration."""
     env = {name: value for name, value in os.environ.items() if name not in CONFIG_NAMES}
+    if settings:
+        # Production-path runs keep their ledger state beside their results, never in the project's state/.
+        settings = {"LEDGER_STATE_FILE": str(outputdir.parent / "state" / "ledger-state.json"), **settings}
     env.update(settings or {})
     command = [sys.executable, "-m", "robot", "--argumentfile", "robot/options.args", "--outputdir", str(outputdir)]
     started = time.monotonic()

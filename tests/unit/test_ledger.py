@@ -4,12 +4,22 @@ import json
 
 import pytest
 
-from libraries.ledger import Ledger
+from libraries.ledger import Ledger, LedgerLocked
+
+RUNNING: list[Ledger] = []
 
 
-def start(tmp_path, period="2026-10"):
+def state_file(tmp_path):
+    return tmp_path / "state" / "ledger-state.json"
+
+
+def start(tmp_path, period="2026-10", output=None):
+    """A new run on the same state; the run before it has ended."""
+    while RUNNING:
+        RUNNING.pop().finish_ledger()
     ledger = Ledger()
-    ledger.start_ledger("SANDBOX", period, str(tmp_path))
+    ledger.start_ledger("SANDBOX", period, str(output or tmp_path), str(state_file(tmp_path)))
+    RUNNING.append(ledger)
     return ledger
 
 
@@ -27,7 +37,7 @@ def test_summary_has_the_contract_shape_after_every_change(tmp_path):
     assert summary(tmp_path)["documents"] == []  # nothing happened to it yet
     ledger.mark_document(key, "ordered", order_id="12345678")
     data = summary(tmp_path)
-    assert set(data) == {"environment", "period", "started_at", "finished_at", "documents"}
+    assert set(data) == {"environment", "period", "started_at", "finished_at", "documents", "ignored_mail"}
     assert data["environment"] == "SANDBOX" and data["period"] == "2026-10" and data["finished_at"] is None
     (entry,) = data["documents"]
     assert entry == {
@@ -40,9 +50,11 @@ def test_summary_has_the_contract_shape_after_every_change(tmp_path):
         "numbers": [],
         "status": "ordered",
         "order_id": "12345678",
+        "ordered_at": None,
         "file": None,
         "sha256": None,
         "tarifer_id": None,
+        "message_id": None,
         "error": None,
     }
     ledger.finish_ledger()
@@ -120,3 +132,98 @@ def test_the_final_suite_adopts_what_earlier_runs_received_but_did_not_upload(tm
     (adopted,) = later.adopt_unfinished_documents()
     assert later.document(adopted)["sha256"] == "ab" and later.document(adopted)["error"] is None
     assert summary(tmp_path)["documents"][0]["status"] == "received"
+
+
+def test_a_second_run_on_the_same_state_stops_at_once_and_writes_nothing(tmp_path):
+    first = start(tmp_path)
+    first.mark_document(add(first), "ordered", order_id="111")
+    before = state_file(tmp_path).read_bytes()
+    second = Ledger()
+    with pytest.raises(LedgerLocked, match="Another run is working on the ledger state"):
+        second.start_ledger("SANDBOX", "2026-10", str(tmp_path / "other"), str(state_file(tmp_path)))
+    assert not (tmp_path / "other").exists()
+    assert state_file(tmp_path).read_bytes() == before
+    first.finish_ledger()
+    second.start_ledger("SANDBOX", "2026-10", str(tmp_path / "other"), str(state_file(tmp_path)))
+    second.finish_ledger()
+
+
+def test_the_intent_is_on_disk_before_the_order_and_is_continued(tmp_path):
+    first = start(tmp_path)
+    key = add(first)
+    first.mark_document(key, "ordering")
+    state = json.loads(state_file(tmp_path).read_text(encoding="utf-8"))
+    assert state["outstanding"][key]["status"] == "ordering" and state["outstanding"][key]["ordered_at"]
+    second = start(tmp_path)
+    assert second.document_status(add(second)) == "ordering"
+    assert second.document(key)["ordered_at"] == state["outstanding"][key]["ordered_at"]
+
+
+def test_another_output_folder_continues_the_same_month(tmp_path):
+    first = start(tmp_path, output=tmp_path / "one")
+    first.mark_document(add(first, "111111111111"), "uploaded", tarifer_id="t1")
+    first.mark_document(add(first, "222222222222"), "received", file="b.pdf", sha256="bb")
+    second = start(tmp_path, output=tmp_path / "two")
+    (adopted,) = second.adopt_unfinished_documents()
+    second.mark_document(adopted, "uploaded", tarifer_id="t2")
+    data = summary(tmp_path / "two")
+    assert sorted((entry["account"], entry["status"]) for entry in data["documents"]) == [
+        ("111111111111", "uploaded"),
+        ("222222222222", "uploaded"),
+    ]
+
+
+def test_a_rerun_never_leaves_an_emptier_summary(tmp_path):
+    first = start(tmp_path)
+    first.mark_document(add(first), "uploaded", tarifer_id="t1")
+    start(tmp_path)
+    assert [entry["tarifer_id"] for entry in summary(tmp_path)["documents"]] == ["t1"]
+    start(tmp_path, period="2026-11")
+    assert summary(tmp_path)["documents"] == [], "another month has its own account"
+
+
+def test_a_wrong_document_is_ordered_again_by_the_next_run_but_a_late_one_is_awaited(tmp_path):
+    first = start(tmp_path)
+    wrong, late = add(first, "111111111111"), add(first, "222222222222")
+    first.mark_document(wrong, "ordered", order_id="1")
+    first.mark_document(late, "ordered", order_id="2")
+    first.reject_mail(wrong, "<m1@x>", "7", "The e-mail for order № 1 does not carry the ordered document.")
+    first.fail_document(late, "No e-mail arrived within 60 s.")
+    assert "ordered again on the next run" in first.document(wrong)["error"]
+    second = start(tmp_path)
+    assert second.document_status(add(second, "111111111111")) == ""
+    assert second.document_status(add(second, "222222222222")) == "ordered"
+    assert second.mail_taken("<m1@x>")["uid"] == "7"
+
+
+def test_a_taken_mail_is_remembered_with_its_document(tmp_path):
+    first = start(tmp_path)
+    key = add(first)
+    first.mark_document(key, "ordered", order_id="1")
+    first.receive_from_mail(key, "a.pdf", "ab", "<m@x>", "12")
+    second = start(tmp_path)
+    assert second.mail_taken("<m@x>")["key"] == key
+    assert second.document_status(add(second)) == "received"
+    assert second.document(key)["message_id"] == "<m@x>"
+
+
+def test_ignored_mail_is_listed_once_per_mail_and_reason(tmp_path):
+    ledger = start(tmp_path)
+    for _ in range(2):
+        ledger.ignore_mail("2026-11-02T10:00:00+00:00", "x@evil.test", "Счёт", "the sender is not among MAIL_FROM")
+    assert summary(tmp_path)["ignored_mail"] == [
+        {
+            "date": "2026-11-02T10:00:00+00:00",
+            "from": "x@evil.test",
+            "subject": "Счёт",
+            "reason": "the sender is not among MAIL_FROM",
+        }
+    ]
+
+
+def test_a_state_file_of_the_first_version_is_read(tmp_path):
+    old = {"k": {"status": "ordered", "order_id": "5"}, "u": {"status": "uploaded"}}
+    state_file(tmp_path).parent.mkdir(parents=True)
+    state_file(tmp_path).write_text(json.dumps(old), encoding="utf-8")
+    ledger = start(tmp_path)
+    assert ledger.state["outstanding"] == {"k": {"status": "ordered", "order_id": "5"}}

@@ -684,14 +684,15 @@ def test_accepted_order_is_logged_and_shown_in_history(user, tmp_path):
     page = parse(user.get("/selfcare/vm/history").text)
     table = page.by_id("history-table")
     assert [th.clean_text for th in table.find_all("th")] == [
-        "Пользователь", "Действие", "Период", "Дата", "Номер заказа", "Абонентские номера"]
+        "Пользователь", "Лицевой счёт", "Действие", "Период", "Дата", "Номер заказа", "Абонентские номера"]
     (row,) = table.find_all("tbody")[0].find_all("tr")
     cells = [td.clean_text for td in row.find_all("td")]
     assert cells[0] == FIRST.login
-    assert cells[1] == f"Заказ документа «{INVOICE_TITLE}»"
-    assert cells[2] == "01.10.2026 – 31.10.2026"
-    assert cells[4] == order_id
-    assert cells[5] == ""
+    assert cells[1] == account.number
+    assert cells[2] == f"Заказ документа «{INVOICE_TITLE}»"
+    assert cells[3] == "01.10.2026 – 31.10.2026"
+    assert cells[5] == order_id
+    assert cells[6] == ""
 
 
 @pytest.mark.parametrize(
@@ -762,10 +763,10 @@ def test_accepted_call_details_order_is_logged_and_shown_in_history(user, tmp_pa
 
     (row,) = parse(user.get("/selfcare/vm/history").text).by_id("history-table").find_all("tbody")[0].find_all("tr")
     cells = [td.clean_text for td in row.find_all("td")]
-    assert cells[1] == f"Заказ документа «{DETAILS_TITLE}»"
-    assert cells[2] == "14.09.2026 – 20.10.2026"
-    assert cells[4] == order_id
-    assert cells[5] == ", ".join(chosen)
+    assert cells[2] == f"Заказ документа «{DETAILS_TITLE}»"
+    assert cells[3] == "14.09.2026 – 20.10.2026"
+    assert cells[5] == order_id
+    assert cells[6] == ", ".join(chosen)
 
 
 def test_history_shows_only_the_logins_orders(user, tmp_path):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from libraries.portal import choose_accounts, choose_groups, login_refusal, order_number
+from libraries.portal import choose_accounts, choose_groups, login_refusal, matching_order, order_number
 
 
 @pytest.mark.parametrize(
@@ -47,3 +47,54 @@ def test_default_groups_are_whole_accounts_and_configured_ones_are_checked():
     assert [group["name"] for group in refused] == ["stranger", "unknown"]
     assert "79000000003 are not attached to personal account 111111111111" in refused[0]["reason"]
     assert "999999999999 is not listed" in refused[1]["reason"]
+
+
+HISTORY_ROW = {
+    "Пользователь": "9161234567",
+    "Лицевой счёт": "277300018417",
+    "Действие": "Заказ документа «Сформированные счета закрытых расчётных периодов»",
+    "Период": "01.10.2026 – 31.10.2026",
+    "Дата": "02.11.2026 10:15:00",
+    "Номер заказа": "12345678",
+    "Абонентские номера": "",
+}
+INTENT = {
+    "kind": "invoice",
+    "account": "277300018417",
+    "period_from": "2026-10-01",
+    "period_to": "2026-10-31",
+    "numbers": [],
+    "ordered_at": "2026-11-02T10:14:59+00:00",
+}
+
+
+def test_an_interrupted_order_is_found_in_the_history_by_what_it_is():
+    assert matching_order([HISTORY_ROW], INTENT) == "12345678"
+    newer = {**HISTORY_ROW, "Дата": "02.11.2026 10:20:00", "Номер заказа": "87654321"}
+    assert matching_order([HISTORY_ROW, newer], INTENT) == "87654321", "the newest of several is continued"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"Лицевой счёт": "277300099999"},
+        {"Действие": "Заказ документа «Детализация разговоров»"},
+        {"Период": "01.09.2026 – 30.09.2026"},
+        {"Абонентские номера": "79161234567"},
+        {"Дата": "30.10.2026 10:15:00"},
+        {"Номер заказа": ""},
+    ],
+)
+def test_another_order_in_the_history_is_not_taken_for_the_interrupted_one(change):
+    assert matching_order([{**HISTORY_ROW, **change}], INTENT) is None
+
+
+def test_call_details_in_the_history_match_on_exactly_their_numbers():
+    details = {**INTENT, "kind": "call_details", "numbers": ["79160000001", "79160000002"]}
+    row = {
+        **HISTORY_ROW,
+        "Действие": "Заказ документа «Детализация разговоров»",
+        "Абонентские номера": "79160000002, 79160000001",
+    }
+    assert matching_order([row], details) == "12345678"
+    assert matching_order([{**row, "Абонентские номера": "79160000002"}], details) is None
