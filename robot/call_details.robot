@@ -39,7 +39,8 @@ Order The Call Details Of Every Group
     Fail If Any Document Failed    @{CALL_DETAILS_DOCUMENTS}
 
 Collect The Call Details From The Mailbox
-    [Documentation]    Waits for each ordered document's e-mail, unpacks a ZIP safely, and checks
+    [Documentation]    Waits for each ordered document's e-mail (one pass over the mailbox, in any
+    ...    order, only the operator's mail after the order), unpacks a ZIP safely, and checks
     ...    the document: the ordered format, the period, exactly the ordered numbers.
     Collect Every Ordered Document    call_details
 

@@ -40,7 +40,8 @@ Order The Invoice Of Every Personal Account
     Fail If Any Document Failed    @{INVOICES}
 
 Collect The Invoices From The Mailbox
-    [Documentation]    Waits for each ordered invoice's e-mail, saves the PDF and checks that
+    [Documentation]    Waits for each ordered invoice's e-mail (one pass over the mailbox, in any
+    ...    order, only the operator's mail after the order), saves the PDF and checks that
     ...    it names the ordered personal account and period.
     Collect Every Ordered Document    invoice
 

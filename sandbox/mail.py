@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 DOVECOT = "/usr/sbin/dovecot"
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
+MAX_MESSAGE_BYTES = 256 << 20
+"""The largest mail the SMTP receiver takes: room for a 100 MB attachment (base64) and more, so that
+the robot can be tested with mail as large as the operator's largest documents."""
 # aiosmtpd logs every DATA line at DEBUG; keep its logger at INFO (envelopes only).
 SMTP_LOGGER = "mail.log"
 # The longest socket path dovecot creates below base_dir is
@@ -311,7 +314,12 @@ class MailServer:
         atexit.register(self.stop)
         try:
             self._wait_for_dovecot(log_offset)
-            self._controller = Controller(LmtpRelay(self.host, self.lmtp_port), hostname=self.host, port=self.smtp_port)
+            self._controller = Controller(
+                LmtpRelay(self.host, self.lmtp_port),
+                hostname=self.host,
+                port=self.smtp_port,
+                data_size_limit=MAX_MESSAGE_BYTES,
+            )
             self._controller.start()
         except BaseException:
             self.stop()

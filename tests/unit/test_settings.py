@@ -5,7 +5,8 @@ import json
 import pytest
 from robot.api.types import Secret
 
-from libraries.environment import parse_groups, read_env_file, read_settings
+from libraries.environment import PROJECT_ROOT, parse_groups, read_env_file, read_settings
+from libraries.run_options import ARGUMENT_FILE, default_options
 from sandbox.stack import write_env_file
 from variables import production
 
@@ -71,3 +72,28 @@ def test_the_sandbox_settings_file_reads_back(tmp_path):
     write_env_file(path, {"A": "plain", "B": "it's quoted", "C": ""})
     assert read_env_file(path) == {"A": "plain", "B": "it's quoted", "C": ""}
     assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_mail_senders_and_the_largest_document_are_checked():
+    settings = read_settings(COMPLETE, "2026-10")
+    assert settings["MAIL_FROM"] == ["@mts.ru"] and settings["MAX_DOCUMENT_SIZE"] == 200_000_000
+    chosen = read_settings({**COMPLETE, "MAIL_FROM": " VM@ihelper.mts.ru, @corp.example "}, "2026-10")
+    assert chosen["MAIL_FROM"] == ["vm@ihelper.mts.ru", "@corp.example"]
+    for wrong in ("nobody", "@", "a b@c.d", ","):
+        with pytest.raises(RuntimeError, match="MAIL_FROM"):
+            read_settings({**COMPLETE, "MAIL_FROM": wrong}, "2026-10")
+    with pytest.raises(RuntimeError, match="MAX_DOCUMENT_SIZE must be a whole number"):
+        read_settings({**COMPLETE, "MAX_DOCUMENT_SIZE": "200MB"}, "2026-10")
+
+
+def test_the_ledger_state_lives_in_state_whatever_the_output_folder(tmp_path):
+    assert read_settings(COMPLETE, "2026-10")["LEDGER_STATE_FILE"] == str(PROJECT_ROOT / "state" / "ledger-state.json")
+    moved = read_settings({**COMPLETE, "LEDGER_STATE_FILE": str(tmp_path / "s.json")}, "2026-10")
+    assert moved["LEDGER_STATE_FILE"] == str(tmp_path / "s.json")
+
+
+def test_a_dry_run_inside_the_venv_writes_no_output_files():
+    assert default_options(["python", "robot", "robot/monthly_invoice.robot"]) == f"--argumentfile {ARGUMENT_FILE}"
+    dry = default_options(["python", "robot", "--dryrun", "robot"])
+    assert dry.startswith(f"--argumentfile {ARGUMENT_FILE}")
+    assert "--output NONE --log NONE --report NONE --xunit NONE" in dry
