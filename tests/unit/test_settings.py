@@ -6,7 +6,7 @@ import pytest
 from robot.api.types import Secret
 
 from libraries.environment import PROJECT_ROOT, parse_groups, read_env_file, read_settings
-from libraries.run_options import ARGUMENT_FILE, default_options
+from libraries.run_options import ARGUMENT_FILE, DRY_RUN_FOLDER, default_options
 from sandbox.stack import write_env_file
 from variables import production
 
@@ -97,3 +97,4 @@ def test_a_dry_run_inside_the_venv_writes_no_output_files():
     dry = default_options(["python", "robot", "--dryrun", "robot"])
     assert dry.startswith(f"--argumentfile {ARGUMENT_FILE}")
     assert "--output NONE --log NONE --report NONE --xunit NONE" in dry
+    assert dry.endswith(f"--outputdir {DRY_RUN_FOLDER}")
