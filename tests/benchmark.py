@@ -6,22 +6,31 @@ month slower or hungrier shows up in numbers.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import resource
 import shutil
 import statistics
 import tempfile
 import time
+import uuid
 from datetime import date
+from email.message import EmailMessage
 from pathlib import Path
+
+from robot.api.types import Secret
 
 from libraries.call_details import check_call_details
 from libraries.documents import check_invoice
+from libraries.ledger import Ledger
+from libraries.mailbox import Mailbox
 from sandbox import dataset
 from sandbox.call_details import render_call_details
 from sandbox.invoice import render_invoice_pdf
+from sandbox.mail import MailServer
 from sandbox.stack import Sandbox, SandboxOptions
 from tests.acceptance.robot_runs import run_robot
-from tests.support import world_traversable_folder
+from tests.support import send_mail, world_traversable_folder
 
 PERIOD = "2026-10"
 FIRST, LAST = date(2026, 10, 1), date(2026, 10, 31)
@@ -79,6 +88,59 @@ def stand_ins() -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+STRANGERS = 200
+LARGE_ATTACHMENT = 100 << 20
+
+
+def _collect_in_child(server: MailServer, user: str, password: str, work: Path, results) -> None:
+    """One collection pass in a fresh process, so that its peak memory is its own."""
+    ledger = Ledger()
+    ledger.start_ledger("SANDBOX", PERIOD, str(work / "results"), str(work / "state.json"))
+    key = ledger.add_document("9161234567", "277300018417", "invoice", "2026-10-01", "2026-10-31")
+    ledger.mark_document(key, "ordering", ordered_at="2000-01-01T00:00:00+00:00")
+    ledger.mark_document(key, "ordered")
+    mailbox = Mailbox()
+    mailbox.open_mailbox(server.host, server.imap_port, user, Secret(password), str(server.ca_file))
+    started = time.perf_counter()
+    mailbox.collect(ledger, str(work / "results" / "documents"), [key], ["@mts.ru"], 200 << 20, 0, 0)
+    seconds = time.perf_counter() - started
+    mailbox.close_mailbox()
+    ledger.finish_ledger()
+    results.put((seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, ledger.summary()))
+
+
+def mailbox(work: Path) -> None:
+    """One look at a mailbox of strangers' mails and a 100 MB attachment from the operator's domain."""
+    folder = world_traversable_folder("mts-benchmark-mail-")
+    user, password = "robot@sandbox.test", uuid.uuid4().hex
+    try:
+        with MailServer(folder / "mail", {user: password}) as server:
+            for number in range(STRANGERS):
+                message = EmailMessage()
+                message["From"], message["To"], message["Subject"] = "x@stranger.example", user, f"Письмо {number}"
+                message.set_content("Здравствуйте")
+                send_mail(server.host, server.smtp_port, message)
+            message = EmailMessage()
+            message["From"], message["To"], message["Subject"] = "vm-noreply@ihelper.mts.ru", user, "Документ"
+            message.set_content("Документ во вложении.")
+            attachment = os.urandom(LARGE_ATTACHMENT)
+            message.add_attachment(attachment, maintype="application", subtype="pdf", filename="a.pdf")
+            send_mail(server.host, server.smtp_port, message)
+            del message, attachment
+            results = multiprocessing.get_context("fork").Queue()
+            child = multiprocessing.get_context("fork").Process(
+                target=_collect_in_child, args=(server, user, password, work, results)
+            )
+            child.start()
+            seconds, peak, summary = results.get(timeout=600)
+            child.join()
+        line(f"mailbox: one look at {STRANGERS + 1} mails, 100 MB attachment downloaded", f"{seconds:.2f} s")
+        line("mailbox: peak RSS of that process", f"{peak:.0f} MiB")
+        line("mailbox: mails listed as left alone", str(len(summary["ignored_mail"])))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def whole_month(work: Path) -> None:
     """``make run``: the whole month against the sandbox, in Chromium."""
     run = run_robot(work / "results", suite="robot")
@@ -92,6 +154,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as work:
         documents(Path(work))
         stand_ins()
+        mailbox(Path(work))
         whole_month(Path(work))
 
 
