@@ -135,6 +135,14 @@ def test_a_wrong_document_in_the_mail_fails_and_is_not_uploaded(tmp_path):
         for entry in documents:
             assert entry["status"] == "failed" and entry["tarifer_id"] is None
             assert "does not carry the ordered document" in entry["error"]
+            assert "ordered again on the next run" in entry["error"]
+        assert tarifer_listing(settings) == []
+        assert len(orders(sandbox.data_dir)) == 2
+
+        again = run_robot(tmp_path / "again", settings, suite="robot")
+        assert again.returncode != 0
+        assert len(orders(sandbox.data_dir)) == 4, "each wrong document is ordered again, once, not awaited forever"
+        assert again.seconds < int(settings["MAIL_TIMEOUT"]), "the run did not wait for the wrong mail again"
         assert tarifer_listing(settings) == []
 
 

@@ -279,3 +279,18 @@ def test_a_broken_connection_is_opened_again_and_the_mail_still_found(server, ma
 def test_senders_are_addresses_or_domains_with_their_subdomains(address, allowed):
     assert sender_allowed(address, ["@mts.ru"]) is allowed
     assert sender_allowed("robot@corp.example", ["robot@corp.example"])
+
+
+def test_a_mail_that_came_weeks_ago_for_an_order_continued_now_is_found(server, mailbox, ledger, tmp_path):
+    """The search starts at the earliest outstanding order, however old (not a fixed number of days)."""
+    weeks_ago = datetime.now(UTC) - timedelta(days=20)
+    key = order(ledger, order_id="2020", at=(weeks_ago - timedelta(hours=1)).isoformat())
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = OPERATOR, USER, "Заказ № 2020: Сформированные счета"
+    message.set_content("Документ во вложении.")
+    message.add_attachment(INVOICE, maintype="application", subtype="pdf", filename="Счет.pdf")
+    with imaplib.IMAP4_SSL(server.host, server.imap_port, ssl_context=context(server)) as imap:
+        imap.login(USER, PASSWORD)
+        imap.append("INBOX", "", imaplib.Time2Internaldate(weeks_ago), message.as_bytes())
+    collect(mailbox, ledger, tmp_path, key)
+    assert ledger.document_status(key) == "received"
