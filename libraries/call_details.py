@@ -11,6 +11,7 @@ DOCTYPE or an entity, so nothing is ever expanded or fetched.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -130,37 +131,48 @@ def _header_period(text: str) -> tuple[date, date]:
 
 
 class _Numbers:
-    """Collects events under the number whose section is being read."""
+    """Collects events under the number whose section is being read.
 
-    def __init__(self) -> None:
+    Every event is read and validated; with ``keep=False`` (a check before
+    upload) only the numbers are kept, not their events, so that memory does
+    not grow with the document's size.
+    """
+
+    def __init__(self, keep: bool = True) -> None:
         """Start with no numbers and no current section."""
         self.events: dict[str, list[dict]] = {}
+        self.counts: dict[str, int] = {}
         self.current: str | None = None
+        self.keep = keep
 
     def start(self, number: str) -> None:
         """Open (or continue) the section of ``number``."""
         self.current = number
         self.events.setdefault(number, [])
+        self.counts.setdefault(number, 0)
 
     def add(self, build, *texts: str) -> None:
         """Add the event ``build(*texts)`` to the current number."""
         if self.current is None:
             raise _Unreadable("lists events before any «Номер SIM карты /Виртуальный Номер» section")
         try:
-            self.events[self.current].append(build(*texts))
+            event = build(*texts)
         except (ValueError, KeyError) as error:
-            position = len(self.events[self.current]) + 1
+            position = self.counts[self.current] + 1
             raise _Unreadable(f"has an unreadable event #{position} of number {self.current} ({error})") from error
+        self.counts[self.current] += 1
+        if self.keep:
+            self.events[self.current].append(event)
 
 
 # --- PDF ------------------------------------------------------------------------
 
 
-def _read_pdf(path: Path) -> tuple[date, date, dict[str, list[dict]]]:
+def _read_pdf(path: Path, keep: bool) -> tuple[date, date, dict[str, list[dict]]]:
     """Read a PDF's period and events from its text, line by line."""
     text = pdf_text(path)
     period_from, period_to = _header_period(text)
-    numbers = _Numbers()
+    numbers = _Numbers(keep)
     for line in text.splitlines():
         line = " ".join(line.split())
         heading = NUMBER_HEADING.search(line)
@@ -180,11 +192,11 @@ def _read_pdf(path: Path) -> tuple[date, date, dict[str, list[dict]]]:
 class _ReportReader:
     """Expat handlers for the ``<Report>`` schema that refuse DTDs and entities."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep: bool) -> None:
         """Start before the root element."""
         self.root: str | None = None
         self.period: tuple[date, date] | None = None
-        self.numbers = _Numbers()
+        self.numbers = _Numbers(keep)
 
     def start(self, tag: str, attributes: dict[str, str]) -> None:
         """Handle an opening tag: the root, the period ``b``, a number ``ds``, an event ``i``."""
@@ -219,9 +231,9 @@ class _ReportReader:
         raise _Unreadable("is XML with a DOCTYPE or entity declaration, which is refused as unsafe")
 
 
-def _read_xml(path: Path) -> tuple[date, date, dict[str, list[dict]]]:
+def _read_xml(path: Path, keep: bool) -> tuple[date, date, dict[str, list[dict]]]:
     """Read the ``<Report>`` XML, streaming, refusing DTDs and entities."""
-    reader = _ReportReader()
+    reader = _ReportReader(keep)
     parser = expat.ParserCreate()
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.StartDoctypeDeclHandler = reader.refuse
@@ -253,14 +265,15 @@ class _TableReader(HTMLParser):
 
     CELLS = ("td", "th")
 
-    def __init__(self) -> None:
+    def __init__(self, keep: bool) -> None:
         """Start with no text, no row and no numbers."""
         super().__init__(convert_charrefs=True)
         self.text: list[str] = []
+        self.period: tuple[date, date] | None = None
         self.outside: list[str] = []
         self.row: list[str] | None = None
         self.cell: list[str] | None = None
-        self.numbers = _Numbers()
+        self.numbers = _Numbers(keep)
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         """Open a row or a cell (closing ones the page left open)."""
@@ -280,8 +293,9 @@ class _TableReader(HTMLParser):
             self.end_row()
 
     def handle_data(self, data: str) -> None:
-        """Keep text: in the open cell, or outside rows for the headings."""
-        self.text.append(data)
+        """Keep text: in the open cell, or outside rows for the headings (and the period, until found)."""
+        if self.period is None:
+            self.text.append(data)
         if self.cell is not None:
             self.cell.append(data)
         elif self.row is None:
@@ -309,31 +323,47 @@ class _TableReader(HTMLParser):
                              cells["service"], cells["amount"], cells["cost"], cells["cost_vat"])
 
     def find_headings(self) -> None:
-        """Open the section of every number named in the text since the last row."""
+        """Open the section of every number named in the text since the last row; find the period once."""
+        if self.period is None and self.text:
+            try:
+                self.period = _header_period(" ".join("".join(self.text).split()))
+                self.text = []
+            except _Unreadable:
+                pass
         for match in NUMBER_HEADING.finditer(" ".join("".join(self.outside).split())):
             self.numbers.start(match.group(1))
         self.outside = []
 
 
-def _decode_html(data: bytes) -> str:
-    """Decode an HTML page by its BOM, its declared charset, or as UTF-8."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
-    declared = CHARSET.search(data[:SNIFF_BYTES])
-    encoding = declared.group(1).decode("ascii") if declared else "utf-8"
-    try:
-        return data.decode(encoding)
-    except (LookupError, UnicodeDecodeError) as error:
-        raise _Unreadable(f"is HTML that cannot be decoded as {encoding} ({error})") from error
+HTML_CHUNK = 1 << 20
 
 
-def _read_html(path: Path) -> tuple[date, date, dict[str, list[dict]]]:
-    """Read the HTML page's period, number headings and event tables."""
-    reader = _TableReader()
-    reader.feed(_decode_html(path.read_bytes()))
+def _html_encoding(head: bytes) -> tuple[str, int]:
+    """The encoding of an HTML page by its BOM, its declared charset, or UTF-8; and the BOM's length."""
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8", 3
+    declared = CHARSET.search(head[:SNIFF_BYTES])
+    return (declared.group(1).decode("ascii") if declared else "utf-8"), 0
+
+
+def _read_html(path: Path, keep: bool) -> tuple[date, date, dict[str, list[dict]]]:
+    """Read the HTML page's period, number headings and event tables, a chunk at a time."""
+    reader = _TableReader(keep)
+    with open(path, "rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+        encoding, bom = _html_encoding(head)
+        try:
+            decoder = codecs.getincrementaldecoder(encoding)()
+            chunk = head[bom:]
+            while chunk:
+                reader.feed(decoder.decode(chunk))
+                chunk = handle.read(HTML_CHUNK)
+            reader.feed(decoder.decode(b"", final=True))
+        except (LookupError, UnicodeDecodeError) as error:
+            raise _Unreadable(f"is HTML that cannot be decoded as {encoding} ({error})") from error
     reader.close()
-    period_from, period_to = _header_period(" ".join("".join(reader.text).split()))
-    return period_from, period_to, reader.numbers.events
+    period = reader.period or _header_period(" ".join("".join(reader.text).split()))
+    return *period, reader.numbers.events
 
 
 _READERS = {"pdf": _read_pdf, "xml": _read_xml, "html": _read_html}
@@ -366,18 +396,21 @@ def _unknown(name: str) -> DocumentCheckError:
     return DocumentCheckError(f"{name} is neither a PDF, an XML nor an HTML document: it is not call details.")
 
 
-def read_call_details(path: str | Path) -> ReadCallDetails:
+def read_call_details(path: str | Path, keep_events: bool = True) -> ReadCallDetails:
     """Return what the call details document at ``path`` says.
 
     Raises ``DocumentCheckError`` naming the file if it is not a PDF, XML or
-    HTML document, or not readable as MTS call details.
+    HTML document, or not readable as MTS call details. Without
+    ``keep_events`` every event is still read and checked, but only the
+    numbers are returned (with no events), in memory that does not grow with
+    the document.
     """
     path = Path(path)
     document_format = detect_format(path)
     if document_format is None:
         raise _unknown(path.name)
     try:
-        period_from, period_to, numbers = _READERS[document_format](path)
+        period_from, period_to, numbers = _READERS[document_format](path, keep_events)
     except _Unreadable as error:
         raise DocumentCheckError(f"{path.name} {error}.") from error
     return ReadCallDetails(document_format, period_from, period_to, numbers)
@@ -395,10 +428,13 @@ def check_call_details(
     period_to: str | date,
     expected_format: str,
 ) -> ReadCallDetails:
-    """Return the read document, or raise ``DocumentCheckError`` unless it is the ordered one.
+    """Return the read document (its numbers, without their events), or raise ``DocumentCheckError``
+    unless it is the ordered one.
 
     The ordered one is in ``expected_format`` (told by content), states the
-    period ``period_from``–``period_to`` and lists exactly ``numbers``.
+    period ``period_from``–``period_to`` and lists exactly ``numbers``. Every
+    event is read on the way, streaming, so a document of any size is checked
+    in bounded memory (PDF text excepted).
     """
     path = Path(path)
     expected = str(expected_format).strip().lower()
@@ -411,7 +447,7 @@ def check_call_details(
         raise DocumentCheckError(
             f"{path.name} is {FORMAT_LABELS[found]}, not the ordered {FORMAT_LABELS[expected]}."
         )
-    document = read_call_details(path)
+    document = read_call_details(path, keep_events=False)
     ordered_from, ordered_to = to_date(period_from), to_date(period_to)
     if (document.period_from, document.period_to) != (ordered_from, ordered_to):
         raise DocumentCheckError(

@@ -88,12 +88,51 @@ def stand_ins() -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _measure(results, action, args) -> None:
+    started = time.perf_counter()
+    outcome = action(*args)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    results.put((time.perf_counter() - started, peak, outcome))
+
+
+def in_fresh_process(action, *args) -> tuple[float, float, object]:
+    """Seconds, peak RSS (MiB) and result of ``action(*args)`` run in a forked process of its own."""
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=_measure, args=(results, action, args))
+    child.start()
+    outcome = results.get(timeout=900)
+    child.join()
+    return outcome
+
+
+XML_EVENT = '<i d="05.10.2026 8:28:49" n="79613456895" zp="" zv="" s="Телеф." du="0:18" c="1,2500" f="1,5000"/>\n'
+
+
+def _check_numbers(path: Path) -> int:
+    return len(check_call_details(path, ["79161234567"], FIRST, LAST, "xml").numbers)
+
+
+def large_call_details(work: Path) -> None:
+    """Checking account-wide call details of 10 MB and 100 MB: time and peak memory."""
+    for megabytes in (10, 100):
+        path = work / f"details-{megabytes}.xml"
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write('<?xml version="1.0" encoding="utf-8"?>\n<Report><b sd="01.10.2026" ed="31.10.2026"/>\n')
+            handle.write('<ds n="79161234567">\n')
+            handle.writelines(XML_EVENT for _ in range(megabytes * 1_000_000 // len(XML_EVENT.encode())))
+            handle.write("</ds></Report>\n")
+        seconds, peak, _ = in_fresh_process(_check_numbers, path)
+        line(f"call details XML of {megabytes} MB: check", f"{seconds:.1f} s, peak RSS {peak:.0f} MiB")
+        path.unlink()
+
+
 STRANGERS = 200
 LARGE_ATTACHMENT = 100 << 20
 
 
-def _collect_in_child(server: MailServer, user: str, password: str, work: Path, results) -> None:
-    """One collection pass in a fresh process, so that its peak memory is its own."""
+def _collect(server: MailServer, user: str, password: str, work: Path) -> dict:
+    """One collection pass for an unconfirmed order (so every attachment from the operator's domain is examined)."""
     ledger = Ledger()
     ledger.start_ledger("SANDBOX", PERIOD, str(work / "results"), str(work / "state.json"))
     key = ledger.add_document("9161234567", "277300018417", "invoice", "2026-10-01", "2026-10-31")
@@ -101,12 +140,10 @@ def _collect_in_child(server: MailServer, user: str, password: str, work: Path, 
     ledger.mark_document(key, "ordered")
     mailbox = Mailbox()
     mailbox.open_mailbox(server.host, server.imap_port, user, Secret(password), str(server.ca_file))
-    started = time.perf_counter()
     mailbox.collect(ledger, str(work / "results" / "documents"), [key], ["@mts.ru"], 200 << 20, 0, 0)
-    seconds = time.perf_counter() - started
     mailbox.close_mailbox()
     ledger.finish_ledger()
-    results.put((seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, ledger.summary()))
+    return ledger.summary()
 
 
 def mailbox(work: Path) -> None:
@@ -127,13 +164,7 @@ def mailbox(work: Path) -> None:
             message.add_attachment(attachment, maintype="application", subtype="pdf", filename="a.pdf")
             send_mail(server.host, server.smtp_port, message)
             del message, attachment
-            results = multiprocessing.get_context("fork").Queue()
-            child = multiprocessing.get_context("fork").Process(
-                target=_collect_in_child, args=(server, user, password, work, results)
-            )
-            child.start()
-            seconds, peak, summary = results.get(timeout=600)
-            child.join()
+            seconds, peak, summary = in_fresh_process(_collect, server, user, password, work)
         line(f"mailbox: one look at {STRANGERS + 1} mails, 100 MB attachment downloaded", f"{seconds:.2f} s")
         line("mailbox: peak RSS of that process", f"{peak:.0f} MiB")
         line("mailbox: mails listed as left alone", str(len(summary["ignored_mail"])))
@@ -154,6 +185,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as work:
         documents(Path(work))
         stand_ins()
+        large_call_details(Path(work))
         mailbox(Path(work))
         whole_month(Path(work))
 
