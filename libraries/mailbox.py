@@ -39,6 +39,7 @@ from RPA.Email.ImapSmtp import ImapSmtp
 
 from libraries.documents import DocumentCheckError, check_document, document_file_name, sha256_of, unpack_zip
 from libraries.mail_structure import (
+    FETCH_ITEMS,
     Budget,
     BudgetExceeded,
     decode_text,
@@ -51,7 +52,6 @@ from libraries.mail_structure import (
 )
 
 IMAP_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-FETCH_ITEMS = "(UID RFC822.SIZE INTERNALDATE FLAGS BODYSTRUCTURE BODY.PEEK[HEADER])"
 FETCH_BATCH = 50
 TEXT_PART_LIMIT = 256 * 1024
 """The largest text part read for an order number; a longer one is not read."""

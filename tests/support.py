@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+import subprocess
 import tempfile
 from email.message import EmailMessage
 from pathlib import Path
@@ -34,3 +35,15 @@ def pdf_bytes(*lines: str) -> bytes:
     for line in lines:
         pdf.cell(text=line, new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
+
+
+def self_signed(folder: Path, name: str) -> tuple[Path, Path]:
+    """``(certificate, key)`` of a fresh self-signed certificate for 127.0.0.1 and localhost."""
+    cert, key = folder / f"{name}.pem", folder / f"{name}.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2"]
+        + ["-subj", f"/CN={name}", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key

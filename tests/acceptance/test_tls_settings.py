@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import ssl
-import subprocess
 import threading
 import uuid
 from contextlib import contextmanager
@@ -28,6 +27,7 @@ from libraries.ledger import FIELDS, document_key, write_json
 from libraries.periods import last_closed_period, period_bounds
 from sandbox.tarifer import create_app
 from tests.acceptance.robot_runs import assert_no_secret_in, run_robot, summary_of
+from tests.support import self_signed
 
 SUITE = "robot/upload_to_tarifer.robot"
 FIRST, LAST = (day.isoformat() for day in period_bounds(last_closed_period()))
@@ -52,18 +52,6 @@ class HttpsTarifer:
         )
         response.raise_for_status()
         return response.json()["documents"]
-
-
-def self_signed(folder: Path, name: str) -> tuple[Path, Path]:
-    """``(certificate, key)`` of a fresh self-signed certificate for 127.0.0.1 and localhost."""
-    cert, key = folder / f"{name}.pem", folder / f"{name}.key"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2"]
-        + ["-subj", f"/CN={name}", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
 
 
 @contextmanager

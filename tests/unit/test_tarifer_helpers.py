@@ -2,7 +2,6 @@
 
 import hashlib
 import ssl
-import subprocess
 import threading
 
 import certifi
@@ -22,6 +21,7 @@ from libraries.tarifer import (
 )
 from sandbox.http import ServerThread
 from sandbox.tarifer import create_app
+from tests.support import self_signed
 
 URL = "https://tarifer.example/api/v1/documents"
 
@@ -134,18 +134,6 @@ def test_the_refusal_names_the_host_but_never_credentials():
 def ca_files(tmp_path):
     """Two unrelated self-signed certificates for 127.0.0.1: Tarifer's and another one."""
     return {name: self_signed(tmp_path, name) for name in ("tarifer", "unrelated")}
-
-
-def self_signed(folder, name):
-    """``(certificate, key)`` of a fresh self-signed certificate for 127.0.0.1 and localhost."""
-    cert, key = folder / f"{name}.pem", folder / f"{name}.key"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2"]
-        + ["-subj", f"/CN={name}", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
 
 
 @pytest.fixture
