@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
+import certifi
 import pytest
 from robot.api.types import Secret
 
@@ -294,3 +295,13 @@ def test_a_mail_that_came_weeks_ago_for_an_order_continued_now_is_found(server, 
         imap.append("INBOX", "", imaplib.Time2Internaldate(weeks_ago), message.as_bytes())
     collect(mailbox, ledger, tmp_path, key)
     assert ledger.document_status(key) == "received"
+
+
+def test_imap_ca_file_wins_over_the_environment_s_certificates(server, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", certifi.where())
+    library = Mailbox()
+    library.open_mailbox(server.host, server.imap_port, USER, Secret(PASSWORD), str(server.ca_file))
+    library.close_mailbox()
+    monkeypatch.setenv("SSL_CERT_FILE", str(server.ca_file))
+    with pytest.raises(ssl.SSLCertVerificationError):
+        Mailbox().open_mailbox(server.host, server.imap_port, USER, Secret(PASSWORD), certifi.where())
