@@ -1,16 +1,19 @@
 """Check a received document before it goes anywhere: is it what was ordered?
 
-A document is checked by its content, never by its name: a PDF must be a
-readable PDF whose text names the ordered personal account and both ends of
-the ordered period (as ``dd.mm.yyyy``, the way MTS writes dates).
+A document is checked by its content, never by its name: an invoice must be
+a readable PDF that says it is an invoice («Счёт») and names the ordered
+personal account and both ends of the ordered period (as ``dd.mm.yyyy``, the
+way MTS writes dates); its total is read for the finance team.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import zipfile
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from pypdf import PdfReader
@@ -58,11 +61,35 @@ def ru_date(day: date) -> str:
     return day.strftime("%d.%m.%Y")
 
 
-def check_invoice(path: str | Path, account: str, period: str) -> None:
-    """Raise ``DocumentCheckError`` unless ``path`` is the invoice of ``account`` for ``period``."""
+INVOICE_WORD = re.compile(r"(?<![А-Яа-яЁё])(?:Счёт|Счет|СЧЁТ|СЧЕТ)(?![А-Яа-яЁё])")
+"""«Счёт» as a word of its own (not «Лицевой счёт» only: that names the account, not the document)."""
+TOTAL_LABELS = ("Итого с НДС", "Всего к оплате", "Итого к оплате", "Всего с НДС")
+"""The lines that carry an invoice's total with VAT, most specific first."""
+AMOUNT = r"(-?\d{1,3}(?:[ \u00a0]\d{3})*(?:[.,]\d{2})|-?\d+(?:[.,]\d{2}))"
+
+
+def invoice_total(text: str) -> str | None:
+    """The invoice's total with VAT as a decimal string (``12454.40``), or ``None`` if it prints none."""
+    for label in TOTAL_LABELS:
+        match = re.search(rf"{re.escape(label)}\s*:?\s*{AMOUNT}", text)
+        if match:
+            digits = match.group(1).replace("\u00a0", "").replace(" ", "").replace(",", ".")
+            try:
+                return str(Decimal(digits))
+            except InvalidOperation:
+                continue
+    return None
+
+
+def check_invoice(path: str | Path, account: str, period: str) -> dict:
+    """Return what the invoice says (``{"amount": "12454.40" or None}``); raise ``DocumentCheckError``
+    unless ``path`` is the invoice of ``account`` for ``period``."""
     text = pdf_text(path)
     name = Path(path).name
     first, last = period_bounds(period)
+    without_account_label = re.sub(r"[Лл]ицево(?:й|го|му)\s+сч[её]т\w*", "", text)
+    if not INVOICE_WORD.search(without_account_label):
+        raise DocumentCheckError(f"{name} does not say it is an invoice («Счёт»): it is not the ordered invoice.")
     if account not in text:
         raise DocumentCheckError(f"{name} does not name personal account {account}: it is not the ordered invoice.")
     missing = [ru_date(day) for day in (first, last) if ru_date(day) not in text]
@@ -70,20 +97,22 @@ def check_invoice(path: str | Path, account: str, period: str) -> None:
         raise DocumentCheckError(
             f"{name} does not cover the period {ru_date(first)}–{ru_date(last)} (missing {', '.join(missing)})."
         )
+    return {"amount": invoice_total(text)}
 
 
-def check_document(path: str | Path, document: dict) -> None:
-    """Raise ``DocumentCheckError`` unless ``path`` is the document a ledger entry ordered."""
+def check_document(path: str | Path, document: dict) -> dict:
+    """Raise ``DocumentCheckError`` unless ``path`` is the document a ledger entry ordered; return the
+    facts read that the summary keeps (an invoice's ``amount``)."""
     if document["kind"] == "invoice":
-        check_invoice(path, document["account"], document["period_from"][:7])
-    elif document["kind"] == "call_details":
+        return check_invoice(path, document["account"], document["period_from"][:7])
+    if document["kind"] == "call_details":
         from libraries.call_details import check_call_details  # noqa: PLC0415 (it imports this module)
 
         check_call_details(
             path, document["numbers"], document["period_from"], document["period_to"], document["format"]
         )
-    else:
-        raise ValueError(f"Unknown kind of document: {document['kind']}")
+        return {}
+    raise ValueError(f"Unknown kind of document: {document['kind']}")
 
 
 def document_file_name(document: dict) -> str:

@@ -52,6 +52,7 @@ FIELDS = (
     "sha256",
     "tarifer_id",
     "message_id",
+    "amount",
     "error",
 )
 STATE_VERSION = 2
@@ -225,7 +226,7 @@ class Ledger:
         )
         earlier = self.state["outstanding"].get(key)
         if earlier:
-            continued = ("status", "order_id", "ordered_at", "file", "sha256", "message_id")
+            continued = ("status", "order_id", "ordered_at", "file", "sha256", "message_id", "amount")
             entry.update({name: earlier.get(name) for name in continued})
             logger.info(f"{describe(entry)} was {entry['status']} by an earlier run; continuing from there.")
         self.documents[key] = entry
@@ -329,10 +330,11 @@ class Ledger:
         """What is known of a mail taken earlier (its ``uid``, ``key``), or ``None``."""
         return self.state["taken_mail"].get(message_id)
 
-    def receive_from_mail(self, key: str, file: str, sha256: str, message_id: str, uid: str) -> None:
-        """Record in one write that a document was received from a mail and that the mail is taken."""
+    def receive_from_mail(self, key: str, file: str, sha256: str, message_id: str, uid: str, **facts) -> None:
+        """Record in one write that a document was received from a mail (with the ``facts`` read from it,
+        e.g. an invoice's ``amount``) and that the mail is taken."""
         self.state["taken_mail"][message_id] = {"uid": uid, "key": key, "at": now_iso()}
-        self.mark_document(key, "received", file=file, sha256=sha256, message_id=message_id)
+        self.mark_document(key, "received", file=file, sha256=sha256, message_id=message_id, **facts)
 
     def reject_mail(self, key: str, message_id: str, uid: str, error: str) -> None:
         """A mail for the order carried a wrong document: the document fails and is ordered again next run."""

@@ -358,11 +358,11 @@ class _Look:
             for key, document in targets.items():
                 for path in files:
                     try:
-                        check_document(path, document)
+                        read = check_document(path, document)
                     except DocumentCheckError as problem:
                         problems.append(str(problem))
                         continue
-                    self.receive(uid, facts, key, document, path)
+                    self.receive(uid, facts, key, document, path, read)
                     return
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -401,11 +401,12 @@ class _Look:
                 problems.append(f"{name}: {error}")
         return files, problems
 
-    def receive(self, uid: int, facts: dict, key: str, document: dict, path: Path) -> None:
-        """Keep the document, record it received (and the mail taken), then mark the mail read."""
+    def receive(self, uid: int, facts: dict, key: str, document: dict, path: Path, read: dict) -> None:
+        """Keep the document, record it received with what was ``read`` from it (and the mail taken), then
+        mark the mail read."""
         target = self.folder / document_file_name(document)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
-        self.ledger.receive_from_mail(key, str(target), sha256_of(target), facts["message_id"], str(uid))
+        self.ledger.receive_from_mail(key, str(target), sha256_of(target), facts["message_id"], str(uid), **read)
         logger.info(f"Took the e-mail «{facts['subject']}» from {facts['from']} and saved {target.name}.")
         self.mailbox.mark_read(uid)

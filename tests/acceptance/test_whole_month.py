@@ -6,6 +6,7 @@ from libraries.call_details import check_call_details
 from libraries.documents import check_invoice, sha256_of
 from libraries.periods import last_closed_period, period_bounds
 from sandbox import dataset
+from sandbox.invoice import invoice_charges
 from tests.acceptance.robot_runs import ROOT, run_robot, summary_of
 
 PERIOD = last_closed_period()
@@ -28,6 +29,8 @@ def test_the_whole_month_orders_collects_and_uploads_invoices_and_call_details(t
         assert sha256_of(ROOT / entry["file"]) == entry["sha256"]
     for entry in invoices:
         check_invoice(ROOT / entry["file"], entry["account"], PERIOD)
+        total = invoice_charges(accounts[entry["account"]], PERIOD, 1).total_with_vat
+        assert entry["amount"] == f"{total // 100}.{total % 100:02d}", "the invoice's total is in the summary"
     for entry in details:
         numbers = [subscriber.number for subscriber in accounts[entry["account"]].subscribers]
         assert sorted(entry["numbers"]) == sorted(numbers) and entry["format"] == "pdf"

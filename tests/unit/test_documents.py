@@ -18,7 +18,27 @@ GOOD = ("Счёт", "Лицевой счёт: 277300018417", "Расчётный
 
 
 def test_the_ordered_invoice_passes(tmp_path):
-    check_invoice(write_pdf(tmp_path / "a.pdf", *GOOD), "277300018417", "2026-10")
+    assert check_invoice(write_pdf(tmp_path / "a.pdf", *GOOD), "277300018417", "2026-10") == {"amount": None}
+
+
+@pytest.mark.parametrize(
+    ("line", "amount"),
+    [
+        ("Итого с НДС 12 454,40", "12454.40"),
+        ("Итого с НДС: 1\u00a0200,00", "1200.00"),
+        ("Всего к оплате 987,65", "987.65"),
+        ("Итого к оплате: 0,00", "0.00"),
+    ],
+)
+def test_the_invoice_s_total_is_read(tmp_path, line, amount):
+    path = write_pdf(tmp_path / "a.pdf", *GOOD, "Итого без НДС 10 378,67", line)
+    assert check_invoice(path, "277300018417", "2026-10") == {"amount": amount}
+
+
+def test_a_pdf_that_does_not_say_it_is_an_invoice_fails(tmp_path):
+    path = write_pdf(tmp_path / "a.pdf", "Акт сверки", *GOOD[1:])
+    with pytest.raises(DocumentCheckError, match="does not say it is an invoice"):
+        check_invoice(path, "277300018417", "2026-10")
 
 
 def test_another_account_fails_naming_the_account(tmp_path):
