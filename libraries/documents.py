@@ -109,7 +109,12 @@ def check_document(path: str | Path, document: dict) -> dict:
         from libraries.call_details import check_call_details  # noqa: PLC0415 (it imports this module)
 
         check_call_details(
-            path, document["numbers"], document["period_from"], document["period_to"], document["format"]
+            path,
+            document["numbers"],
+            document["period_from"],
+            document["period_to"],
+            document["format"],
+            account=document["account"],
         )
         return {}
     raise ValueError(f"Unknown kind of document: {document['kind']}")
@@ -190,3 +195,11 @@ class Documents:
     def document_fingerprint(self, path: str) -> str:
         """Return the SHA-256 of the file, the identity Tarifer knows it by."""
         return sha256_of(path)
+
+
+if __name__ == "__main__":
+    import sys
+
+    from libraries.document_cli import main
+
+    sys.exit(main())

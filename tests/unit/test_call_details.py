@@ -61,6 +61,21 @@ def expected_events(subscriber, start=START, end=END):
     ]
 
 
+def comparable(read, expected):
+    """The read and the generated events, without the sums the document does not carry.
+
+    The real documents have one money column or two (real-documents.md): a
+    sum without its column (an HTML's cost with VAT, an XML ``<i>`` without
+    ``f``) is read as None and not compared.
+    """
+    assert len(read) == len(expected)
+    pairs = [
+        ({k: v for k, v in got.items() if v is not None}, {k: v for k, v in want.items() if got[k] is not None})
+        for got, want in zip(read, expected, strict=True)
+    ]
+    return [got for got, _ in pairs], [want for _, want in pairs]
+
+
 @pytest.fixture(scope="module")
 def documents():
     """The month's call details of three numbers, in every format."""
@@ -95,7 +110,8 @@ def test_a_busy_number_has_hundreds_of_events_a_quiet_one_a_few_dozen():
 
 def test_every_kind_of_event_occurs_and_incoming_ones_are_free():
     events = generate_events(ACCOUNT, BUSY, START, END, SEED)
-    assert {e.service for e in events} == {"Телеф.", "sms o", "sms i", "ussd", "4G", "gprs"}
+    # at least these: the real files know more services (hsdpa, …), and the stand-in may use them
+    assert {e.service for e in events} >= {"Телеф.", "sms o", "sms i", "ussd", "4G", "gprs"}
     incoming = [e for e in events if e.other.startswith("<--")]
     assert {e.service for e in incoming} == {"Телеф.", "sms i"}
     assert all(e.cost == 0 for e in incoming)
@@ -107,7 +123,7 @@ def test_amounts_look_like_the_real_ones():
     for event in generate_events(ACCOUNT, BUSY, START, END, SEED):
         if event.service == "Телеф.":
             assert re.fullmatch(r"\d+:[0-5]\d", event.amount)
-        elif event.service in ("4G", "gprs"):
+        elif event.amount.endswith("Kb"):  # a data session, whatever its service (4G, gprs, hsdpa, …)
             assert re.fullmatch(r"\d+Kb", event.amount) and event.other == "internet.mts.ru"
         else:
             assert event.amount == "1"
@@ -189,20 +205,26 @@ def test_pdf_is_landscape_a4_with_the_font_embedded(documents):
 
 
 def test_xml_is_the_real_schema(documents):
+    # The real files come in several layouts (real-documents.md): the period on <b> or on every <ds>,
+    # account-wide files with <tp>, <ss> and <ds> that are no number, <i> without f. What holds in all:
     data = documents["XML"]
-    assert data.startswith(b'<?xml version="1.0" encoding="utf-8"?>\n<Report layerType="OldCompatible" version="2">')
+    assert re.match(rb'<\?xml version="1.0" encoding="(utf-8|windows-1251)"\?>\r?\n<Report layerType="OldCompatible"',
+                    data)
     root = ET.fromstring(data)
     assert root.tag == "Report"
     assert root.find("cp").attrib == {"dn": "2", "dt": "4", "dcd": "01.11.2026 6:00:00", "l": "1"}
-    assert root.find("b").attrib == {"sd": "01.10.2026", "ed": "31.10.2026"}
-    sections = root.findall("ds")
+    sections = [ds for ds in root.iter("ds") if re.fullmatch(r"79\d{9}", ds.get("n", ""))]
     assert [ds.get("n") for ds in sections] == NUMBERS
+    period = root.find("b")
+    for holder in [period] if period is not None and "sd" in period.attrib else sections:
+        assert (holder.get("sd"), holder.get("ed")) == ("01.10.2026", "31.10.2026")
     for ds, subscriber in zip(sections, SUBSCRIBERS, strict=True):
         assert ds.get("sim") == subscriber.sim and re.fullmatch(r"\d{20}", ds.get("sim"))
         assert ds.get("cn") == "руб."
         events = generate_events(ACCOUNT, subscriber, START, END, SEED)
         assert ds.get("t") == f"{sum(e.cost for e in events):.4f}".replace(".", ",")
-        assert ds.get("f") == f"{sum(e.cost_vat for e in events):.4f}".replace(".", ",")
+        if ds.get("f") is not None:
+            assert ds.get("f") == f"{sum(e.cost_vat for e in events):.4f}".replace(".", ",")
         assert len(ds.findall("i")) == len(events)
 
 
@@ -216,13 +238,17 @@ def test_xml_dates_have_unpadded_hours_and_incoming_marks_are_escaped(documents)
 
 
 def test_html_is_a_complete_page_with_one_table_per_number(documents):
-    text = documents["HTML"].decode("utf-8")
-    assert text.startswith('<!DOCTYPE html>\n<html lang="ru">')
-    assert '<meta charset="utf-8">' in text and text.rstrip().endswith("</html>")
-    assert "Оказанные услуги связи за период с 01.10.2026 по 31.10.2026" in text
-    assert text.count("<table>") == len(NUMBERS)
-    assert "".join(f"<th>{column}</th>" for column in COLUMNS) in text
-    assert "&lt;--+79" in text
+    # The real page (real-documents.md) has a BOM, no DOCTYPE, nested tables and the heading split over
+    # two rows: only what holds for it too is asserted here.
+    text = documents["HTML"].decode("utf-8-sig")
+    assert re.match(r"(<!DOCTYPE html>\s*)?<html\b", text)
+    assert re.search(r"charset=[\"']?utf-8", text, re.I) and text.rstrip().endswith("</html>")
+    plain = " ".join(re.sub(r"<[^>]+>", " ", text).split())
+    assert "Оказанные услуги связи за период с 01.10.2026 по 31.10.2026" in plain
+    for number in NUMBERS:
+        assert plain.count(number) >= 1
+    assert all(re.search(r"<t[hd][^>]*>" + re.escape(column) + "</t[hd]>", text) for column in ("Дата", "Номер"))
+    assert "&lt;--" in text
 
 
 # --- reading back -------------------------------------------------------------
@@ -236,7 +262,8 @@ def test_the_reader_gets_back_format_period_numbers_and_every_event(documents, w
     assert (document.period_from, document.period_to) == (START, END)
     assert list(document.numbers) == NUMBERS
     for subscriber in SUBSCRIBERS:
-        assert document.numbers[subscriber.number] == expected_events(subscriber)
+        got, want = comparable(document.numbers[subscriber.number], expected_events(subscriber))
+        assert got == want
 
 
 def test_pdf_events_read_back_count_and_ends(documents, write):
@@ -261,7 +288,9 @@ def test_a_number_without_events_still_has_its_section(write, fmt):
     assert set(document.numbers) == {QUIET[0].number, BUSY.number}
     read = read_call_details(path)
     assert read.numbers[QUIET[0].number] == []
-    assert read.numbers[BUSY.number] == expected_events(BUSY, day, day)
+    got, want = comparable(read.numbers[BUSY.number], expected_events(BUSY, day, day))
+    assert got == want
+    assert document.quiet == [QUIET[0].number] and document.counts[QUIET[0].number] == 0
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -314,27 +343,29 @@ def test_another_period_is_refused_naming_both(documents, write, fmt):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_a_missing_number_is_named(documents, write, fmt):
+def test_an_ordered_number_missing_from_the_document_made_no_calls_and_is_accepted(documents, write, fmt):
+    # Changed rule: a number without events may have no section at all; it is accepted and said in the log.
     path = write(f"d.{fmt.lower()}", documents[fmt])
-    with pytest.raises(DocumentCheckError, match=re.escape(
-        "does not list exactly the ordered numbers (no more, no fewer): missing 79000000001."
-    )):
-        check_call_details(path, [*NUMBERS, "79000000001"], START, END, fmt)
+    document = check_call_details(path, [*NUMBERS, "79000000001"], START, END, fmt)
+    assert document.quiet == ["79000000001"]
+    assert set(document.numbers) == set(NUMBERS)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_an_unexpected_number_is_named(documents, write, fmt):
     path = write(f"d.{fmt.lower()}", documents[fmt])
-    with pytest.raises(DocumentCheckError, match=re.escape(f"(no more, no fewer): unexpected {NUMBERS[2]}.")):
+    with pytest.raises(DocumentCheckError, match=re.escape(f"d.{fmt.lower()} lists numbers that were not ordered: "
+                                                           f"unexpected {NUMBERS[2]}.")):
         check_call_details(path, NUMBERS[:2], START, END, fmt)
 
 
-def test_missing_and_unexpected_numbers_are_named_together(documents, write):
+def test_every_unexpected_number_is_named_and_a_missing_one_is_not_a_reason(documents, write):
     path = write("d.xml", documents["XML"])
     with pytest.raises(DocumentCheckError, match=re.escape(
-        f"missing 79000000001; unexpected {', '.join(sorted(NUMBERS[1:]))}."
-    )):
+        f"d.xml lists numbers that were not ordered: unexpected {', '.join(sorted(NUMBERS[1:]))}."
+    )) as refusal:
         check_call_details(path, [NUMBERS[0], "79000000001"], START, END, "XML")
+    assert "79000000001" not in str(refusal.value)
 
 
 XML_WITH_ENTITY = b"""<?xml version="1.0" encoding="utf-8"?>
@@ -413,5 +444,7 @@ def test_the_robot_keyword_checks_the_same_way(documents, write):
     library = CallDetails()
     path = write("d.html", documents["HTML"])
     assert library.check_call_details_document(str(path), NUMBERS, "2026-10-01", "2026-10-31", "HTML") is None
-    with pytest.raises(DocumentCheckError, match="missing 79000000001"):
+    with pytest.raises(DocumentCheckError, match="unexpected " + ", ".join(sorted(NUMBERS))):
         library.check_call_details_document(str(path), ["79000000001"], "2026-10-01", "2026-10-31", "HTML")
+    with pytest.raises(DocumentCheckError, match="not the ordered period"):
+        library.check_call_details_document(str(path), NUMBERS, "2026-09-01", "2026-09-30", "HTML", "277300018417")
