@@ -61,6 +61,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"send call details larger than this zipped (default {DEFAULT_ZIP_ABOVE_BYTES})",
     )
     parser.add_argument(
+        "--document-size",
+        type=whole_number(0),
+        default=None,
+        metavar="EVENTS",
+        help="make call details of this many events per number, so that large files travel the whole way "
+        "(default: each number's usual count, a few dozen to several hundred a month)",
+    )
+    parser.add_argument(
         "--fault",
         action="append",
         default=[],
@@ -87,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         delivery_delay=args.delivery_delay,
         details_history_days=args.details_history_days,
         zip_above_bytes=args.zip_above,
+        document_size=args.document_size,
         faults=tuple(args.fault),
     )
     with Sandbox(options) as sandbox:

@@ -36,6 +36,8 @@ class SandboxOptions:
     """How many days back the portal keeps call details."""
     zip_above_bytes: int = DEFAULT_ZIP_ABOVE_BYTES
     """The portal sends call details larger than this zipped."""
+    document_size: int | None = None
+    """Events per number in the call details the portal sends (None: each number's usual count)."""
     faults: tuple[str, ...] = ()
     """Portal fault switches on from the start, by name (see ``sandbox.portal.FAULTS``)."""
 
@@ -77,6 +79,7 @@ class Sandbox:
                 seed=self.options.seed,
                 details_history_days=self.options.details_history_days,
                 zip_above_bytes=self.options.zip_above_bytes,
+                document_size=self.options.document_size,
             )
             portal_app.config.update({FAULTS[name]: True for name in self.options.faults})
             self.portal_app = portal_app

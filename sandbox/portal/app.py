@@ -62,6 +62,7 @@ class Portal:
         zip_above_bytes: int,
         today: Callable[[], date],
         switches: Mapping[str, object],
+        document_size: int | None = None,
     ):
         """Index the data set and open the logs in ``data_dir`` (created if missing)."""
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -80,6 +81,7 @@ class Portal:
         self.history_months = history_months
         self.details_history_days = details_history_days
         self.zip_above_bytes = zip_above_bytes
+        self.document_size = document_size
         self.today = today
         self.switches = switches
 
@@ -142,9 +144,9 @@ class Portal:
         """
         if self.switches.get(WRONG_DOCUMENT):
             log.warning("fault wrong-document: order %s gets another document", order.order_id)
-            document = wrong_document(order, self.catalog, self.seed)
+            document = wrong_document(order, self.catalog, self.seed, self.document_size)
         else:
-            document = ordered_document(order, self.catalog, self.seed)
+            document = ordered_document(order, self.catalog, self.seed, self.document_size)
         if order.document == CALL_DETAILS and len(document.content) > self.zip_above_bytes:
             document = document.zipped()
         account = self.catalog.account(order.login, order.account)
@@ -187,13 +189,15 @@ def create_app(
     history_months: int = 6,
     details_history_days: int = DEFAULT_DETAILS_HISTORY_DAYS,
     zip_above_bytes: int = DEFAULT_ZIP_ABOVE_BYTES,
+    document_size: int | None = None,
     today: Callable[[], date] = date.today,
 ) -> Flask:
     """Return the portal as a Flask app; its Portal is ``app.extensions["portal"]``.
 
     Invoices can be ordered for the last ``history_months`` closed months,
     call details for the last ``details_history_days`` days; call details
-    larger than ``zip_above_bytes`` are sent zipped.
+    larger than ``zip_above_bytes`` are sent zipped. ``document_size`` N makes
+    call details of N events per number (None: each number's usual count).
 
     ``app.config["OUTAGE"] = True`` makes every page and API call answer 503;
     ``app.config["WRONG_DOCUMENT"] = True`` makes the e-mails built from then
@@ -217,6 +221,7 @@ def create_app(
         zip_above_bytes=zip_above_bytes,
         today=today,
         switches=app.config,
+        document_size=document_size,
     )
     app.before_request(refuse_during_outage)
     app.register_blueprint(blueprint)

@@ -33,12 +33,17 @@ class Document:
         return Document(f"{self.filename}.zip", buffer.getvalue(), ZIP_CONTENT_TYPE)
 
 
-def ordered_document(order: Order, catalog: Catalog, seed: int) -> Document:
-    """Render what ``order`` asked for: its month's invoice or its numbers' call details."""
-    return _document(order, order, catalog, seed)
+def ordered_document(order: Order, catalog: Catalog, seed: int, document_size: int | None = None) -> Document:
+    """Render what ``order`` asked for: its month's invoice or its numbers' call details.
+
+    Call details come in the real layouts (the XML's variant is chosen from
+    the seed, the account, the numbers and the period); ``document_size`` N
+    gives each number N events instead of its usual count.
+    """
+    return _document(order, order, catalog, seed, document_size)
 
 
-def wrong_document(order: Order, catalog: Catalog, seed: int) -> Document:
+def wrong_document(order: Order, catalog: Catalog, seed: int, document_size: int | None = None) -> Document:
     """The document of another account (if the login has one) for a month earlier.
 
     It keeps the ordered document's file name and type, so only a check of
@@ -54,13 +59,14 @@ def wrong_document(order: Order, catalog: Catalog, seed: int) -> Document:
         mistaken = replace(
             order, account=other.number, numbers=numbers, period_from=first.isoformat(), period_to=last.isoformat()
         )
-    return _document(order, mistaken, catalog, seed)
+    return _document(order, mistaken, catalog, seed, document_size)
 
 
-def _document(order: Order, content_of: Order, catalog: Catalog, seed: int) -> Document:
+def _document(order: Order, content_of: Order, catalog: Catalog, seed: int, document_size: int | None) -> Document:
     """A file named and typed as ``order`` asks, holding the document ``content_of`` describes."""
     account = catalog.account(order.login, order.account)
-    return Document(_filename(order, account), _content(content_of, catalog, seed), CONTENT_TYPES[order.format])
+    content = _content(content_of, catalog, seed, document_size)
+    return Document(_filename(order, account), content, CONTENT_TYPES[order.format])
 
 
 def _filename(order: Order, account: Account) -> str:
@@ -71,7 +77,7 @@ def _filename(order: Order, account: Account) -> str:
     return call_details_filename(account, first, last, order.format)
 
 
-def _content(order: Order, catalog: Catalog, seed: int) -> bytes:
+def _content(order: Order, catalog: Catalog, seed: int, document_size: int | None) -> bytes:
     """The rendered bytes of the document ``order`` describes."""
     login = catalog.login(order.login)
     account = catalog.account(order.login, order.account)
@@ -79,4 +85,6 @@ def _content(order: Order, catalog: Catalog, seed: int) -> bytes:
         return render_invoice_pdf(login, account, order.period, seed)
     first, last = order.dates
     subscribers = [line.subscriber for line in catalog.lines(order.login, order.numbers)]
-    return render_call_details(login, account, subscribers, first, last, order.format, seed)
+    return render_call_details(
+        login, account, subscribers, first, last, order.format, seed, document_size=document_size
+    )
