@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from libraries.call_details import check_call_details
 from libraries.periods import last_closed_period, period_bounds
 from sandbox import dataset
+from sandbox.call_details import XML_PERIOD_ON_DS, XML_VARIANTS, xml_variant
 from tests.acceptance.conftest import sandbox_process
 from tests.acceptance.robot_runs import (
     ROOT,
@@ -44,12 +46,26 @@ def first_account(running) -> str:
     return running.settings["MTS_ACCOUNTS"].split(",")[0]
 
 
-def test_xml_call_details_of_a_named_group_are_uploaded_in_the_real_schema(zipping_sandbox, tmp_path):
+def month_with_variant(account: str, numbers: list[str], variant: str) -> str:
+    """A closed month, among the last six, for which the stand-in sends this order in ``variant``."""
+    period = PERIOD
+    for _ in range(6):
+        first, last = period_bounds(period)
+        if xml_variant(1, account, numbers, first, last) == variant:
+            return period
+        period = previous_month(period)
+    raise AssertionError(f"no month of the last six gives the XML variant {variant}")
+
+
+@pytest.mark.parametrize("variant", XML_VARIANTS)
+def test_xml_call_details_of_a_named_group_are_uploaded_in_each_real_layout(zipping_sandbox, tmp_path, variant):
     account = first_account(zipping_sandbox)
     ordered = orders(zipping_sandbox.data_dir)
     numbers = numbers_of(account)[:2]
+    period = month_with_variant(account, numbers, variant)
     settings = dict(
         zipping_sandbox.settings,
+        PERIOD=period,
         CALL_DETAILS_FORMAT="xml",
         CALL_DETAILS_GROUPS=groups_setting({"Руководство": {"account": account, "numbers": numbers}}),
     )
@@ -59,11 +75,12 @@ def test_xml_call_details_of_a_named_group_are_uploaded_in_the_real_schema(zippi
     assert entry["status"] == "uploaded" and entry["format"] == "xml" and entry["numbers"] == numbers
     root = ET.parse(ROOT / entry["file"]).getroot()
     assert root.tag == "Report"
-    assert [ds.get("n") for ds in root.findall("ds")] == numbers
-    assert (root.find("b").get("sd"), root.find("b").get("ed")) == (
-        period_bounds(PERIOD)[0].strftime("%d.%m.%Y"),
-        period_bounds(PERIOD)[1].strftime("%d.%m.%Y"),
-    )
+    assert [ds.get("n") for ds in root.findall("ds") if re.fullmatch(r"7\d{10}", ds.get("n", ""))] == numbers
+    first, last = (day.strftime("%d.%m.%Y") for day in period_bounds(period))
+    stated = [element for element in [root.find("b"), *root.findall("ds")] if element is not None]
+    assert {(e.get("sd"), e.get("ed")) for e in stated if e.get("sd")} == {(first, last)}
+    if variant == XML_PERIOD_ON_DS:
+        assert root.find("b") is None, "this layout states its period on each <ds> only"
     assert entry["sha256"] in {document["sha256"] for document in tarifer_listing(settings)}
     (order,) = orders(zipping_sandbox.data_dir)[len(ordered) :]
     assert sorted(order["numbers"]) == sorted(numbers) and order["format"] == "XML"
@@ -78,6 +95,8 @@ def test_html_call_details_of_a_whole_account_arrive_zipped_and_are_unpacked(zip
     (entry,) = details_of(run)
     assert entry["status"] == "uploaded" and entry["file"].endswith(".html")
     check_call_details(ROOT / entry["file"], numbers_of(account), FIRST, LAST, "html")
+    page = (ROOT / entry["file"]).read_bytes()
+    assert page.startswith(b"\xef\xbb\xbf") and "Сетевой ресурс 7".encode() in page, "the real file's layout"
     deliveries = (zipping_sandbox.data_dir / "portal" / "deliveries.jsonl").read_text(encoding="utf-8")
     assert ".zip" in deliveries, "the document was big enough to come zipped"
 
