@@ -11,6 +11,8 @@ import os
 import resource
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -113,6 +115,26 @@ def _check_numbers(path: Path) -> int:
     return len(check_call_details(path, ["79161234567"], FIRST, LAST, "xml").numbers)
 
 
+CHECKER = (
+    "import resource, sys\n"
+    "from libraries.document_cli import main\n"
+    "code = main(sys.argv[1:])\n"
+    "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
+
+
+def checker_command(path: Path) -> tuple[float, float, str]:
+    """The command-line checker on ``path`` in a process of its own: seconds, peak RSS (MiB), verdict."""
+    arguments = [str(path), "--kind", "call_details", "--from", FIRST.isoformat(), "--to", LAST.isoformat()]
+    arguments += ["--numbers", "79161234567", "--format", "xml"]
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", CHECKER, *arguments], capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    peak = int(done.stderr.split("PEAK")[-1].split()[0]) / 1024
+    return seconds, peak, "accepted" if done.returncode == 0 else f"exit {done.returncode}"
+
+
 def large_call_details(work: Path) -> None:
     """Checking account-wide call details of 10 MB and 100 MB: time and peak memory."""
     for megabytes in (10, 100):
@@ -124,6 +146,8 @@ def large_call_details(work: Path) -> None:
             handle.write("</ds></Report>\n")
         seconds, peak, _ = in_fresh_process(_check_numbers, path)
         line(f"call details XML of {megabytes} MB: check", f"{seconds:.1f} s, peak RSS {peak:.0f} MiB")
+        seconds, peak, verdict = checker_command(path)
+        line(f"  the command-line checker on it: {verdict}", f"{seconds:.1f} s, peak RSS {peak:.0f} MiB")
         path.unlink()
 
 

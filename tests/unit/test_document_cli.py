@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -183,3 +184,29 @@ def test_the_documents_module_runs_the_checker_once_it_is_wired(xml):
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Verdict:   accepted" in result.stdout
+
+
+def test_a_100_mb_account_wide_xml_is_accepted_in_bounded_memory(tmp_path):
+    """The issue's figure: a generated 100 MB XML, checked by the command people run, under 250 MB RSS."""
+    event = '  <i d="05.06.2026 8:28:49" n="79613456895" s="Телеф." du="0:18" c="1,5000"/>\n'
+    path = tmp_path / "big.xml"
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write('<?xml version="1.0" encoding="utf-8"?>\n<Report>\n <b sd="01.06.2026" ed="30.06.2026"/>\n')
+        handle.write(' <ds n="79161234567">\n')
+        handle.writelines(event for _ in range(100_000_000 // len(event.encode())))
+        handle.write(" </ds>\n</Report>\n")
+    command = [sys.executable, "-m", "libraries.documents", str(path), "--kind", "call_details"]
+    command += ["--from", "2026-06-01", "--to", "2026-06-30", "--numbers", "79161234567", "--format", "xml"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    peak_kib = 0
+    while process.poll() is None:
+        try:
+            status = Path(f"/proc/{process.pid}/status").read_text()
+        except OSError:
+            break
+        peak_kib = max([peak_kib] + [int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM")])
+        time.sleep(0.05)  # sampling interval of the memory reading, not a wait for an outcome
+    output = process.communicate(timeout=300)[0]
+    assert process.returncode == 0, output
+    assert "ACCEPTED" in output.upper()
+    assert 0 < peak_kib < 250 * 1024, f"peak RSS {peak_kib / 1024:.0f} MiB"
