@@ -176,3 +176,21 @@ def numbers_of(account: str) -> list[str]:
 def previous_month(period: str) -> str:
     year, month = map(int, period.split("-"))
     return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+
+
+def test_large_call_details_travel_the_whole_way_zipped(tmp_path):
+    """--document-size: a large file goes portal → ZIP → mail → robot → Tarifer."""
+    with sandbox_process("--document-size", "20000", "--zip-above", "1000000") as large:
+        account = first_account(large)
+        settings = dict(large.settings, CALL_DETAILS_FORMAT="xml", MTS_ACCOUNTS=account)
+        run = run_robot(tmp_path / "results", settings, suite="robot/call_details.robot")
+        assert run.returncode == 0, run.output
+        (entry,) = details_of(run)
+        assert entry["status"] == "uploaded"
+        path = ROOT / entry["file"]
+        assert path.stat().st_size > 2_000_000, "a large document"
+        read = check_call_details(path, numbers_of(account), FIRST, LAST, "xml", account=account)
+        assert all(count >= 20000 for count in read.counts.values()), read.counts
+        deliveries = (large.data_dir / "portal" / "deliveries.jsonl").read_text(encoding="utf-8")
+        assert ".zip" in deliveries
+        assert entry["sha256"] in {document["sha256"] for document in tarifer_listing(settings)}
