@@ -225,6 +225,11 @@ class Environment:
         logger.info(f"Sandbox started: portal {values['MTS_PORTAL_URL']}, Tarifer {values['TARIFER_URL']}.")
         return read_settings(values, period)
 
+    @keyword("Run Started Here")
+    def run_started_here(self) -> bool:
+        """Whether the current suite prepared the environment: the one that ends the run."""
+        return self.ownership.owned_here()
+
     @keyword("Release Environment")
     def release_environment(self) -> None:
         """Stop the stand-ins if this suite started them; nothing to do in production."""

@@ -31,6 +31,10 @@ class Ownership:
         self.owner = current_suite()
         return True
 
+    def owned_here(self) -> bool:
+        """True if the current suite is the one that claimed."""
+        return self.owner is not None and self.owner == current_suite()
+
     def release(self) -> bool:
         """True (and forget the owner) if the current suite is the one that claimed."""
         if self.owner is None or self.owner != current_suite():

@@ -21,10 +21,10 @@ Suite Teardown    Finish The Run
 
 *** Tasks ***
 Log In To The Virtual Manager
-    [Documentation]    Manual 1.1, as for the invoice: one attempt only.
+    [Documentation]    Manual 1.1, as for the invoice: one attempt only. In the whole month the
+    ...    invoice routine's login goes on.
     [Tags]    robot:exit-on-failure
-    Open The Virtual Manager    ${SETTINGS}[MTS_PORTAL_URL]
-    Log In With Number And Password    ${SETTINGS}[MTS_LOGIN]    ${SETTINGS}[MTS_PASSWORD]
+    Log In To The Virtual Manager Once
 
 Order The Call Details Of Every Group
     [Documentation]    Manual 2.1, for each group of numbers: move the numbers into «Текущая
@@ -41,14 +41,17 @@ Order The Call Details Of Every Group
 Collect The Call Details From The Mailbox
     [Documentation]    Waits for each ordered document's e-mail (one pass over the mailbox, in any
     ...    order, only the operator's mail after the order), unpacks a ZIP safely, and checks
-    ...    the document: the ordered format, the period, exactly the ordered numbers.
-    Collect Every Ordered Document    call_details
+    ...    the document: the ordered format, the period, exactly the ordered numbers. In the
+    ...    whole month this one pass collects the invoices too.
+    VAR    ${kind}=    ${{ '' if $WHOLE_MONTH else 'call_details' }}
+    Collect Every Ordered Document    ${kind}
 
 Upload The Call Details To Tarifer
     [Documentation]    Uploads each received and checked document to Tarifer with its numbers.
     Connect To Tarifer
     Adopt Unfinished Documents
-    Upload Every Received Document    call_details
+    VAR    ${kind}=    ${{ '' if $WHOLE_MONTH else 'call_details' }}
+    Upload Every Received Document    ${kind}
 
 
 *** Keywords ***

@@ -19,13 +19,17 @@ Suite Setup       Start The Run
 Suite Teardown    Finish The Run
 
 
+*** Variables ***
+${ONE_PASS}    In the whole month the invoices are collected and uploaded in one pass with
+...            the call details, once everything is ordered.
+
+
 *** Tasks ***
 Log In To The Virtual Manager
     [Documentation]    Manual 1.1: the login page, the number without +7, the password, «Войти».
     ...    A refused login stops the whole run after this one attempt.
     [Tags]    robot:exit-on-failure
-    Open The Virtual Manager    ${SETTINGS}[MTS_PORTAL_URL]
-    Log In With Number And Password    ${SETTINGS}[MTS_LOGIN]    ${SETTINGS}[MTS_PASSWORD]
+    Log In To The Virtual Manager Once
 
 Order The Invoice Of Every Personal Account
     [Documentation]    Manual 1.2, for each personal account: drag it into «Текущая выборка»,
@@ -36,18 +40,22 @@ Order The Invoice Of Every Personal Account
     FOR    ${account}    IN    @{accounts}
         Order The Invoice Unless Done Before    ${account}
     END
-    Log Out Of The Virtual Manager
+    Leave The Virtual Manager Unless More Orders Follow
     Fail If Any Document Failed    @{INVOICES}
 
 Collect The Invoices From The Mailbox
     [Documentation]    Waits for each ordered invoice's e-mail (one pass over the mailbox, in any
     ...    order, only the operator's mail after the order), saves the PDF and checks that
-    ...    it names the ordered personal account and period.
+    ...    it names the ordered personal account and period. In the whole month this is
+    ...    done in one pass with the call details, after they are ordered too.
+    Pass Execution If    ${WHOLE_MONTH}    ${ONE_PASS}
     Collect Every Ordered Document    invoice
 
 Upload The Invoices To Tarifer
     [Documentation]    Uploads each received and checked invoice to Tarifer with its
-    ...    metadata («Загружаем полученные отчёты в «Tarifer»»).
+    ...    metadata («Загружаем полученные отчёты в «Tarifer»»). In the whole month this is
+    ...    done with the call details.
+    Pass Execution If    ${WHOLE_MONTH}    ${ONE_PASS}
     Connect To Tarifer
     Adopt Unfinished Documents
     Upload Every Received Document    invoice

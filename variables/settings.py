@@ -21,4 +21,7 @@ def get_variables():
         "PERIOD_TO": last.isoformat(),
         "HEADLESS": os.environ.get("HEADLESS", "true").lower() != "false",
         "BROWSER_TIMEOUT": os.environ.get("BROWSER_TIMEOUT", "30s"),
+        # Set by the whole month's suite tree (robot/__init__.robot); a routine run alone does it all itself.
+        "WHOLE_MONTH": False,
+        "PORTAL_LOGGED_IN": False,
     }

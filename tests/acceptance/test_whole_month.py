@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+
 from libraries.call_details import check_call_details
 from libraries.documents import check_invoice, sha256_of
 from libraries.periods import last_closed_period, period_bounds
 from sandbox import dataset
 from sandbox.invoice import invoice_charges
-from tests.acceptance.robot_runs import ROOT, run_robot, summary_of
+from tests.acceptance.robot_runs import ROOT, login_attempts, run_robot, summary_of
 
 PERIOD = last_closed_period()
 FIRST, LAST = (day.isoformat() for day in period_bounds(PERIOD))
@@ -37,3 +39,18 @@ def test_the_whole_month_orders_collects_and_uploads_invoices_and_call_details(t
         check_call_details(ROOT / entry["file"], numbers, FIRST, LAST, "pdf")
     report = (run.outputdir / "report.html").read_text(encoding="utf-8")
     assert f"SANDBOX · {PERIOD}" in report
+
+
+def test_the_whole_month_logs_in_once_and_collects_everything_in_one_pass(running_sandbox, tmp_path):
+    settings, data_dir = running_sandbox.settings, running_sandbox.data_dir
+    before = len(login_attempts(data_dir, settings["MTS_LOGIN"]))
+    run = run_robot(tmp_path / "results", settings, suite="robot")
+    assert run.returncode == 0, run.output
+    attempts = login_attempts(data_dir, settings["MTS_LOGIN"])[before:]
+    assert [attempt["result"] for attempt in attempts] == ["ok"], "one login for both routines"
+    output = ET.parse(run.outputdir / "output.xml").getroot()
+    tasks = {test.get("name"): test.find("status") for test in output.iter("test")}
+    collect = tasks["Collect The Invoices From The Mailbox"]
+    assert collect.get("status") == "PASS" and "in one pass with" in (collect.text or "")
+    assert len([kw for kw in output.iter("kw") if kw.get("name") == "New Browser"]) == 1, "one browser"
+    assert {entry["status"] for entry in summary_of(run)["documents"]} == {"uploaded"}
