@@ -3,7 +3,9 @@
 Tarifer's upload contract (base URL, bearer token, field names) is
 configuration; this module keeps the token out of every log, insists on TLS
 towards Tarifer, pins the certificates Tarifer is verified against, and finds
-a document in Tarifer's listing.
+a document in Tarifer's listing. A document is sent as a multipart body read
+from disk while it goes out (``UploadBody``): memory does not grow with the
+file, and the logs show the body's description, never its bytes.
 
 Which certificates verify Tarifer (``TARIFER_CA_FILE``):
 
@@ -21,6 +23,7 @@ Which certificates verify Tarifer (``TARIFER_CA_FILE``):
 from __future__ import annotations
 
 import hashlib
+import io
 import ipaddress
 import ssl
 import types
@@ -28,6 +31,7 @@ import urllib.parse
 from pathlib import Path
 
 import requests
+from requests_toolbelt import MultipartEncoder
 from robot.api.deco import keyword, library
 from robot.api.types import Secret
 from urllib3.exceptions import LocationParseError
@@ -156,18 +160,66 @@ def matching_document(listing: dict, account: str, kind: str, period_from: str, 
     return None
 
 
-def upload_form(document: dict) -> tuple[dict, dict]:
-    """The multipart fields and file of a ledger document, as Tarifer's upload takes them."""
+class UploadBody(io.RawIOBase):
+    """A multipart upload body streamed from the document's file; closes the file once read.
+
+    An ``io`` object with a ``len``: requests sends it in chunks with a
+    Content-Length, and RequestsLibrary logs its ``repr`` instead of its bytes.
+    """
+
+    def __init__(self, fields: dict, path: Path, content_type: str):
+        super().__init__()
+        self.name = path.name
+        self._file = open(path, "rb")  # noqa: SIM115 - closed when read to the end, or by close()
+        self._encoder = MultipartEncoder(fields=[*fields.items(), ("file", (path.name, self._file, content_type))])
+        self.content_type = self._encoder.content_type
+
+    @property
+    def len(self) -> int:
+        """Bytes left to send (requests reads it for the Content-Length)."""
+        return self._encoder.len
+
+    def readable(self) -> bool:
+        """It is read, never written."""
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        """The next ``size`` bytes of the body (all of the rest with -1)."""
+        everything = size is None or size < 0
+        chunk = self._encoder.read(-1 if everything else size)
+        if everything or not chunk:
+            self.close()
+        return chunk
+
+    def close(self) -> None:
+        """Close the document's file."""
+        self._file.close()
+        super().close()
+
+    def __repr__(self) -> str:
+        return f"<multipart upload of {self.name}, {self._encoder.len} bytes>"
+
+
+def upload_body(document: dict) -> tuple[UploadBody, dict]:
+    """The multipart body of a received document as Tarifer's upload takes it, and its headers.
+
+    The file must still have the SHA-256 it was checked with; a changed file
+    is refused.
+    """
     fields = {name: document[name] for name in ("login", "account", "kind", "period_from", "period_to")}
     fields["operator"] = OPERATOR
     if document.get("numbers"):
         fields["numbers"] = ",".join(document["numbers"])
     path = Path(document["file"])
-    content = path.read_bytes()
-    if document.get("sha256") and hashlib.sha256(content).hexdigest() != document["sha256"]:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    if document.get("sha256") and digest.hexdigest() != document["sha256"]:
         raise AssertionError(f"{path} changed since it was received and checked; it is not uploaded.")
     content_type = CONTENT_TYPES.get(document.get("format") or "", "application/octet-stream")
-    return fields, {"file": (path.name, content, content_type)}
+    body = UploadBody(fields, path, content_type)
+    return body, {"Content-Type": body.content_type}
 
 
 @library(scope="GLOBAL", auto_keywords=False)
@@ -207,7 +259,11 @@ class Tarifer:
         """Return Tarifer's record of the document with these facts from a listing, or ``None``."""
         return matching_document(listing, account, kind, period_from, period_to, numbers or ())
 
-    @keyword("Upload Form Of")
-    def upload_form_of(self, document: dict) -> tuple[dict, dict]:
-        """Return the form fields and the file of a received document for ``POST On Session``."""
-        return upload_form(document)
+    @keyword("Upload Body Of")
+    def upload_body_of(self, document: dict) -> tuple[UploadBody, dict]:
+        """Return the multipart body of a received document and its headers for ``POST On Session``.
+
+        The body is read from disk as it is sent and never logged; a file
+        changed since it was checked is refused.
+        """
+        return upload_body(document)

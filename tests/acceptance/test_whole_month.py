@@ -53,4 +53,6 @@ def test_the_whole_month_logs_in_once_and_collects_everything_in_one_pass(runnin
     collect = tasks["Collect The Invoices From The Mailbox"]
     assert collect.get("status") == "PASS" and "in one pass with" in (collect.text or "")
     assert len([kw for kw in output.iter("kw") if kw.get("name") == "New Browser"]) == 1, "one browser"
+    written = (run.outputdir / "output.xml").read_text(encoding="utf-8")
+    assert "%PDF-" not in written and "multipart upload of" in written, "file contents never go into output.xml"
     assert {entry["status"] for entry in summary_of(run)["documents"]} == {"uploaded"}

@@ -17,7 +17,7 @@ from libraries.tarifer import (
     matching_document,
     pin_verification,
     require_tls,
-    upload_form,
+    upload_body,
 )
 from sandbox.http import ServerThread
 from sandbox.tarifer import create_app
@@ -57,7 +57,7 @@ def test_matching_document_compares_account_kind_period_and_numbers():
     assert matching_document(listing, "1", "call_details", "2026-10-01", "2026-10-31", ["79000000001"]) is None
 
 
-def test_upload_form_refuses_a_file_changed_since_its_check(tmp_path):
+def test_the_upload_body_streams_the_file_and_refuses_one_changed_since_its_check(tmp_path):
     path = tmp_path / "invoice.pdf"
     path.write_bytes(b"%PDF-1.4 original")
     document = {
@@ -71,12 +71,15 @@ def test_upload_form_refuses_a_file_changed_since_its_check(tmp_path):
         "file": str(path),
         "sha256": hashlib.sha256(b"%PDF-1.4 original").hexdigest(),
     }
-    fields, files = upload_form(document)
-    assert fields["operator"] == "MTS" and "numbers" not in fields
-    assert files["file"] == ("invoice.pdf", b"%PDF-1.4 original", "application/pdf")
+    body, headers = upload_body(document)
+    sent = body.read()
+    assert headers["Content-Type"].startswith("multipart/form-data; boundary=")
+    assert b'name="operator"\r\n\r\nMTS' in sent and b'name="numbers"' not in sent
+    assert b'filename="invoice.pdf"' in sent and b"%PDF-1.4 original" in sent
+    assert body.closed and "invoice.pdf" in repr(body) and b"original" not in repr(body).encode()
     path.write_bytes(b"%PDF-1.4 tampered")
     with pytest.raises(AssertionError, match="changed since it was received"):
-        upload_form(document)
+        upload_body(document)
 
 
 @pytest.mark.parametrize(
