@@ -44,10 +44,8 @@ def test_a_fresh_run_without_configuration_does_the_month_in_the_sandbox(tmp_pat
     assert_every_invoice_uploaded(summary, [account.number for account in dataset.generate(1)[0].accounts])
     report = (run.outputdir / "report.html").read_text(encoding="utf-8")
     assert f"SANDBOX · {PERIOD}" in report
-    screenshots = {path.name for path in run.outputdir.rglob("*.png")}
-    for entry in summary["documents"]:
-        assert f"selection-{entry['account']}.png" in screenshots
-        assert f"document-{entry['account']}-{PERIOD}.png" in screenshots
+    screenshots = sorted(path.name for path in run.outputdir.rglob("*") if path.suffix in (".png", ".jpeg"))
+    assert screenshots == sorted(f"document-{entry['account']}-{PERIOD}.jpeg" for entry in summary["documents"])
 
 
 def test_the_production_path_uploads_once_and_a_second_run_uploads_nothing(running_sandbox, tmp_path):
