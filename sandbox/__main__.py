@@ -1,8 +1,14 @@
-"""``python -m sandbox --data-dir DIR --env-file FILE [--seed N] [portal options]``.
+"""``python -m sandbox --data-dir DIR --env-file FILE [--seed N] [data set size] [portal options]``.
 
 Starts the portal, mail and Tarifer stand-ins, writes the settings that point
 a production-configured robot at them to FILE once everything answers, and
 runs until SIGINT or SIGTERM, then stops everything it started.
+
+``--logins K --accounts N --numbers M`` make a data set of K logins, N
+personal accounts per login and M numbers per account (each left out keeps
+the default data set's shape). With more than one login the logins file
+(``sandbox.env`` → ``sandbox.logins.toml``, see ``sandbox.stack``) is
+written beside FILE; both are removed on exit.
 """
 
 from __future__ import annotations
@@ -15,8 +21,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from sandbox.portal import DEFAULT_DETAILS_HISTORY_DAYS, DEFAULT_ZIP_ABOVE_BYTES, FAULTS
-from sandbox.stack import Sandbox, SandboxOptions, write_env_file
+from sandbox.portal import DEFAULT_DETAILS_HISTORY_DAYS, DEFAULT_ZIP_ABOVE_BYTES, FAULTS, TREE_PAGE_SIZE
+from sandbox.stack import Sandbox, SandboxOptions, logins_file_for
 
 
 def whole_number(minimum: int) -> Callable[[str], int]:
@@ -41,6 +47,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data-dir", required=True, type=Path, help="folder for all stand-in data")
     parser.add_argument("--env-file", required=True, type=Path, help="where to write the KEY=VALUE settings")
     parser.add_argument("--seed", type=int, default=1, help="seed of the generated data set (default 1)")
+    parser.add_argument(
+        "--logins",
+        type=whole_number(1),
+        default=None,
+        metavar="K",
+        help="Virtual Manager logins in the data set (default 2)",
+    )
+    parser.add_argument(
+        "--accounts",
+        type=whole_number(1),
+        default=None,
+        metavar="N",
+        help="personal accounts per login (default: 3 each, 2 for the second login)",
+    )
+    parser.add_argument(
+        "--numbers",
+        type=whole_number(1),
+        default=None,
+        metavar="M",
+        help="subscriber numbers per personal account (default: 3 to 6, drawn per account)",
+    )
+    # For tests: the nodes a page of the account tree shows (the real portal's 300).
+    parser.add_argument("--page-size", type=whole_number(1), default=TREE_PAGE_SIZE, help=argparse.SUPPRESS)
     parser.add_argument(
         "--delivery-delay",
         type=float,
@@ -97,13 +126,21 @@ def main(argv: list[str] | None = None) -> int:
         zip_above_bytes=args.zip_above,
         document_size=args.document_size,
         faults=tuple(args.fault),
+        logins=args.logins,
+        accounts=args.accounts,
+        numbers=args.numbers,
+        page_size=args.page_size,
     )
-    with Sandbox(options) as sandbox:
-        write_env_file(args.env_file, sandbox.settings())
-        print(f"sandbox ready: settings in {args.env_file}", flush=True)
-        stop.wait()
-        print("sandbox stopping", flush=True)
-    args.env_file.unlink(missing_ok=True)
+    written: tuple[Path, ...] = ()
+    try:
+        with Sandbox(options) as sandbox:
+            written = sandbox.write_settings(args.env_file)
+            print(f"sandbox ready: settings in {args.env_file}", flush=True)
+            stop.wait()
+            print("sandbox stopping", flush=True)
+    finally:
+        for path in (*written, args.env_file, logins_file_for(args.env_file)):
+            path.unlink(missing_ok=True)
     return 0
 
 

@@ -4,6 +4,12 @@
 personal accounts (лицевые счета) and the subscriber numbers on each account.
 Only ``random.Random(seed)`` is used, so the same seed always gives the same
 data and a different seed gives different data.
+
+``generate(seed, logins=K, accounts=N, numbers=M)`` builds a data set of any
+size instead (``python -m sandbox --logins K --accounts N --numbers M``): K
+logins, N personal accounts per login, M numbers per account. A size left out
+keeps the default shape of that level (two logins; three and two accounts;
+three to six numbers), so ``generate(seed)`` is today's data set exactly.
 """
 
 from __future__ import annotations
@@ -149,9 +155,9 @@ def _subscriber(rng: random.Random, digits: _UniqueDigits) -> Subscriber:
     )
 
 
-def _account(rng: random.Random, digits: _UniqueDigits) -> Account:
-    """Return a random personal account with its contract and subscribers."""
-    count = rng.randint(*SUBSCRIBERS_PER_ACCOUNT)
+def _account(rng: random.Random, digits: _UniqueDigits, numbers: int | None = None) -> Account:
+    """Return a random personal account with its contract and ``numbers`` subscribers (None: 3 to 6)."""
+    count = rng.randint(*SUBSCRIBERS_PER_ACCOUNT) if numbers is None else numbers
     return Account(
         number=digits.draw("2773", 12),
         contract=digits.draw(str(rng.randint(1, 9)), 9),
@@ -159,21 +165,53 @@ def _account(rng: random.Random, digits: _UniqueDigits) -> Account:
     )
 
 
-def generate(seed: int = 1) -> tuple[Login, ...]:
+def _companies(rng: random.Random, count: int) -> list[str]:
+    """Return ``count`` different company names, the known ones first in random order.
+
+    Beyond the known names the same names come again with a branch number,
+    e.g. «ООО «Северный ветер», филиал 2».
+    """
+    known = rng.sample(COMPANIES, min(count, len(COMPANIES)))
+    extra = [
+        f"{known[index % len(known)]}, филиал {index // len(known) + 2}"
+        for index in range(count - len(known))
+    ]
+    return known + extra
+
+
+def generate(
+    seed: int = 1,
+    *,
+    logins: int | None = None,
+    accounts: int | None = None,
+    numbers: int | None = None,
+) -> tuple[Login, ...]:
     """Return the portal's logins generated from ``seed``.
 
-    The first login has three personal accounts, the second two; every
-    account has three to six subscribers. Login, account, contract, phone
-    and SIM numbers are all unique.
+    By default the first login has three personal accounts, the second two;
+    every account has three to six subscribers. ``logins`` K, ``accounts`` N
+    and ``numbers`` M make K logins of N accounts of M numbers each (a size
+    left out keeps its default: two logins, three and two accounts — a login
+    beyond the second has three —, three to six numbers). Login, account,
+    contract, phone and SIM numbers and company names are all unique across
+    the whole data set.
     """
+    for name, value in (("logins", logins), ("accounts", accounts), ("numbers", numbers)):
+        if value is not None and value < 1:
+            raise ValueError(f"{name} must be at least 1, got {value}")
+    login_count = len(LOGIN_ACCOUNTS) if logins is None else logins
+    account_counts = [
+        (LOGIN_ACCOUNTS[index] if index < len(LOGIN_ACCOUNTS) else LOGIN_ACCOUNTS[0]) if accounts is None else accounts
+        for index in range(login_count)
+    ]
     rng = random.Random(seed)
     digits = _UniqueDigits(rng)
-    companies = rng.sample(COMPANIES, len(LOGIN_ACCOUNTS))
+    companies = _companies(rng, login_count)
     return tuple(
         Login(
             login=digits.draw("9" + rng.choice("0123456789"), 10),
             company=company,
-            accounts=tuple(_account(rng, digits) for _ in range(account_count)),
+            accounts=tuple(_account(rng, digits, numbers) for _ in range(account_count)),
         )
-        for company, account_count in zip(companies, LOGIN_ACCOUNTS, strict=True)
+        for company, account_count in zip(companies, account_counts, strict=True)
     )

@@ -4,5 +4,13 @@
 """
 
 from sandbox.portal.app import DEFAULT_DETAILS_HISTORY_DAYS, DEFAULT_ZIP_ABOVE_BYTES, FAULTS, Portal, create_app
+from sandbox.portal.tree import TREE_PAGE_SIZE
 
-__all__ = ["DEFAULT_DETAILS_HISTORY_DAYS", "DEFAULT_ZIP_ABOVE_BYTES", "FAULTS", "Portal", "create_app"]
+__all__ = [
+    "DEFAULT_DETAILS_HISTORY_DAYS",
+    "DEFAULT_ZIP_ABOVE_BYTES",
+    "FAULTS",
+    "TREE_PAGE_SIZE",
+    "Portal",
+    "create_app",
+]

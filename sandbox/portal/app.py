@@ -24,7 +24,8 @@ from sandbox.portal.orders import CALL_DETAILS, Order, OrderBook
 from sandbox.portal.periods import closed_periods, default_details_period, earliest_details_day
 from sandbox.portal.selection import SelectionView
 from sandbox.portal.sessions import PortalSession, SessionStore
-from sandbox.portal.views import EXTENSION, blueprint, refuse_during_outage, root_redirect
+from sandbox.portal.tree import TREE_PAGE_SIZE
+from sandbox.portal.views import EXTENSION, TREE_PAGE_SIZE_KEY, blueprint, refuse_during_outage, root_redirect
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,6 @@ DEFAULT_DETAILS_HISTORY_DAYS = 183
 """How many days back call details can be ordered: about six months."""
 DEFAULT_ZIP_ABOVE_BYTES = 5 * 1024 * 1024
 """Call details larger than this are sent zipped (invoices are small and never are)."""
-
 
 
 class Portal:
@@ -190,6 +190,7 @@ def create_app(
     details_history_days: int = DEFAULT_DETAILS_HISTORY_DAYS,
     zip_above_bytes: int = DEFAULT_ZIP_ABOVE_BYTES,
     document_size: int | None = None,
+    tree_page_size: int = TREE_PAGE_SIZE,
     today: Callable[[], date] = date.today,
 ) -> Flask:
     """Return the portal as a Flask app; its Portal is ``app.extensions["portal"]``.
@@ -199,12 +200,16 @@ def create_app(
     larger than ``zip_above_bytes`` are sent zipped. ``document_size`` N makes
     call details of N events per number (None: each number's usual count).
 
+    The account tree shows ``tree_page_size`` nodes a page
+    (``app.config["TREE_PAGE_SIZE"]``, read on every request).
+
     ``app.config["OUTAGE"] = True`` makes every page and API call answer 503;
     ``app.config["WRONG_DOCUMENT"] = True`` makes the e-mails built from then
     on carry a wrong document (see ``FAULTS``).
     """
     app = Flask(__name__, static_url_path="/selfcare/static")
     app.config["OUTAGE"] = False
+    app.config[TREE_PAGE_SIZE_KEY] = tree_page_size
     app.config.update({key: False for key in FAULTS.values()})
     app.json.ensure_ascii = False
     app.extensions[EXTENSION] = Portal(

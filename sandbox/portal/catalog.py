@@ -21,6 +21,9 @@ class Catalog:
     def __init__(self, logins: tuple[Login, ...]):
         """Index the logins and, per login, its numbers."""
         self._logins = {login.login: login for login in logins}
+        self._accounts = {
+            login.login: {account.number: account for account in login.accounts} for login in logins
+        }
         self._lines = {
             login.login: {
                 subscriber.number: Line(account, subscriber)
@@ -36,7 +39,7 @@ class Catalog:
 
     def account(self, login: str, number: str) -> Account | None:
         """Return the login's personal account with this number, or None."""
-        return next((a for a in self._logins[login].accounts if a.number == number), None)
+        return self._accounts[login].get(number)
 
     def line(self, login: str, number: str) -> Line | None:
         """Return the login's subscriber with this phone number, or None."""

@@ -18,12 +18,15 @@ from sandbox.portal.faults import SILENT_ORDER_SECONDS, SILENT_ORDERS
 from sandbox.portal.orders import DOCUMENT_TITLES, FORMATS
 from sandbox.portal.periods import month_title
 from sandbox.portal.sessions import COOKIE, PortalSession
+from sandbox.portal.tree import TREE_PAGE_SIZE, TreePage, tree_page
 
 if TYPE_CHECKING:
     from sandbox.portal.app import Portal
 
 EXTENSION = "portal"
 """The key of the Portal object in ``app.extensions``."""
+TREE_PAGE_SIZE_KEY = "TREE_PAGE_SIZE"
+"""The app's config key of the account tree's page size (nodes a page)."""
 
 PREFIX = "/selfcare"
 NUMBERS_TAB = "Операции с номерами"
@@ -196,14 +199,40 @@ def about():
     return render_template("about.html")
 
 
+def requested_page_number() -> int:
+    """The ``page`` of the query string, 1 if it is missing or not a whole number."""
+    try:
+        return int(request.args.get("page", "1"))
+    except ValueError:
+        return 1
+
+
+def tree_page_url(tree: TreePage, number: int) -> str:
+    """The address of another page of the same (filtered) tree."""
+    return url_for("portal.numbers", page=number, **({"filter": tree.filter} if tree.filter else {}))
+
+
 @blueprint.get("/vm")
 @page
 def numbers(session: PortalSession):
-    """«Операции с номерами»: the account tree, the selection and the order panel."""
+    """«Операции с номерами»: the account tree, the selection and the order panel.
+
+    The tree shows one page: ``?page=N`` (from 1) of the listing that
+    ``?filter=…`` leaves (see ``sandbox.portal.tree``).
+    """
+    tree = tree_page(
+        portal().catalog.login(session.login),
+        requested_page_number(),
+        current_app.config.get(TREE_PAGE_SIZE_KEY, TREE_PAGE_SIZE),
+        request.args.get("filter", ""),
+    )
     return render_vm_page(
         "numbers.html",
         session,
         active=NUMBERS_TAB,
+        tree=tree,
+        previous_url=tree_page_url(tree, tree.page - 1) if tree.has_previous else None,
+        next_url=tree_page_url(tree, tree.page + 1) if tree.has_next else None,
         selection=portal().selection(session).to_json(),
         periods=portal().closed_periods(),
         details_dates=portal().details_dates(),

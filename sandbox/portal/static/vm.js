@@ -136,21 +136,9 @@
     if (button) changeSelection({remove: {number: button.closest("tr").dataset.number}});
   });
 
-  /* «Фильтр» shows a text filter over the tree; «Выбранные» keeps only selected numbers. */
-  const filterButton = byId("hierarchy-filter");
-  const filterInput = byId("tree-filter");
+  /* «Фильтр» (or Enter in «Номер или лицевой счёт») asks the server for the matching
+     accounts and numbers, page by page; «Выбранные» keeps only selected numbers of this page. */
   const selectedButton = byId("hierarchy-selected");
-  filterButton.addEventListener("click", () => {
-    filterInput.hidden = !filterInput.hidden;
-    filterButton.setAttribute("aria-expanded", String(!filterInput.hidden));
-    if (!filterInput.hidden) filterInput.focus();
-  });
-  filterInput.addEventListener("input", () => {
-    const needle = filterInput.value.trim();
-    document.querySelectorAll("#tree li.account").forEach((li) => {
-      li.hidden = needle !== "" && !li.textContent.includes(needle);
-    });
-  });
   selectedButton.addEventListener("click", () => {
     const pressed = selectedButton.getAttribute("aria-pressed") !== "true";
     selectedButton.setAttribute("aria-pressed", String(pressed));
