@@ -17,13 +17,19 @@ bounded steps the library has no keyword for:
   mail is marked read, so a robot killed at any moment loses nothing.
 - A mail that cannot be read is that mail's problem: it is listed as left
   alone, with the reason, and the pass goes on.
+- Between two looks the robot waits in IMAP IDLE (RFC 2177) where the server
+  offers it, so a new mail is noticed as it arrives; ``interval`` only bounds
+  each wait. A server without IDLE, or refusing it, is looked at every
+  ``interval`` seconds instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import shutil
+import socket
 import ssl
 import time
 import zipfile
@@ -60,6 +66,14 @@ MAX_ATTACHMENTS = 20
 """Files a document mail may carry, unpacked archives included."""
 UNDATED_ORDER_WINDOW = timedelta(days=31)
 """How far back to look for an order an earlier version of the ledger recorded without its time."""
+
+IDLE_LIMIT = 29 * 60
+"""The longest one IDLE may last (RFC 2177: the server may log out an idle client after 30 minutes)."""
+IDLE_ANSWER_TIMEOUT = 60.0
+"""How long the server may take to answer IDLE and DONE when the connection has no timeout of its own."""
+IDLE_MAX_LINE = 1 << 20
+"""The longest line accepted from the server while idling."""
+IDLE_LITERAL = re.compile(rb"\{(\d+)\+?\}\r?\n\Z")
 
 # The IMAP library logs every search; the robot's own messages say what matters.
 logging.getLogger("RPA.Email.ImapSmtp").setLevel(logging.ERROR)
@@ -126,6 +140,12 @@ class Mailbox:
         self.examined: set[int] = set()
         self.last_uid = 0
         self.uidvalidity = ""
+        self.idle_offered: bool | None = None
+        """Whether the current connection's server offers IDLE (``None``: not asked yet)."""
+        self.idle_refused = False
+        """The server refused IDLE: wait by polling for the rest of this mailbox's life."""
+        self.idle_broke = False
+        """The last IDLE broke the connection: poll once before trying IDLE again."""
 
     @keyword("Open Mailbox")
     def open_mailbox(self, host: str, port: int, user: str, password: Secret, ca_file: str = "") -> None:
@@ -143,9 +163,13 @@ class Mailbox:
 
     def _connect(self) -> None:
         host, port, user, password = self.login
+        self.idle_offered = None
         try:
             self.imap.authorize_imap(user, password.value, host, port)
         except IMAP4_SSL.error as error:
+            if self.imap.imap_conn is not None:
+                with contextlib.suppress(OSError):
+                    self.imap.imap_conn.shutdown()
             raise AssertionError(f"The mailbox {user} at {host}:{port} refused the login: {error}") from None
 
     @keyword("Close Mailbox")
@@ -179,6 +203,10 @@ class Mailbox:
         outstanding are left exactly as they were and listed under
         ``ignored_mail``. A wanted document still missing at the end is
         marked ``failed`` and stays outstanding for the next run.
+
+        Between two looks the robot waits for the server to report new mail
+        (IMAP IDLE), at most ``interval`` seconds; a server without IDLE is
+        looked at every ``interval`` seconds.
         """
         ledger = BuiltIn().get_library_instance("libraries.ledger.Ledger")
         self.collect(ledger, folder, wanted, senders, int(max_document_size), float(timeout), float(interval))
@@ -207,10 +235,55 @@ class Mailbox:
                         f"{int(timeout)} s; the next run goes on waiting for it.",
                     )
                 return
-            time.sleep(interval)
+            try:
+                self.wait_for_mail(min(interval, deadline - time.monotonic()))
+            except (IMAP4.abort, OSError) as error:
+                logger.warn(f"The mailbox connection broke while waiting for mail ({error}); logging in again.")
+                self._reconnect_until(deadline)
+
+    def wait_for_mail(self, seconds: float) -> bool:
+        """Wait until the server reports new mail or ``seconds`` have passed; return whether it reported any.
+
+        Waits in IDLE where the server offers it, else (or once after IDLE
+        broke the connection) just sleeps. A broken connection raises
+        ``IMAP4.abort`` or ``OSError``.
+        """
+        if seconds <= 0:
+            return False
+        started = time.monotonic()
+        if not self.idle_broke and not self.idle_refused and self.server_offers_idle():
+            try:
+                return idle(self.imap.imap_conn, seconds)
+            except IdleRefused as refusal:
+                self.idle_refused = True
+                logger.info(f"The mailbox refused IDLE ({refusal}); new mail is looked for every poll interval.")
+            except (IMAP4.abort, OSError):
+                self.idle_broke = True
+                raise
+        self.idle_broke = False
+        time.sleep(max(0.0, started + seconds - time.monotonic()))
+        return False
+
+    def server_offers_idle(self) -> bool:
+        """Whether the mailbox server offers IDLE (its CAPABILITY once logged in, asked once a connection)."""
+        if self.idle_offered is None:
+            try:
+                typ, data = self.imap.imap_conn.capability()
+            except IMAP4.abort:
+                raise
+            except IMAP4.error:
+                typ, data = "NO", []
+            words = b" ".join(item for item in data if isinstance(item, bytes)).upper().split()
+            self.idle_offered = typ == "OK" and b"IDLE" in words
+            if not self.idle_offered:
+                logger.info("The mailbox does not offer IDLE; new mail is looked for every poll interval.")
+        return self.idle_offered
 
     def _reconnect_until(self, deadline: float) -> None:
         """Log in again, retrying a mailbox that does not answer until ``deadline``."""
+        if self.imap.imap_conn is not None:
+            with contextlib.suppress(OSError):  # the broken connection, closed on this side too
+                self.imap.imap_conn.shutdown()
         while True:
             try:
                 self._connect()
@@ -250,6 +323,147 @@ class Mailbox:
             conn.uid("STORE", str(uid), "+FLAGS", "(\\Seen)")
         finally:
             conn.select("INBOX", readonly=True)
+
+
+class IdleRefused(Exception):
+    """The server answered IDLE with NO or BAD: the connection is fine, IDLE is not to be used."""
+
+
+class _IdleReader:
+    """The server's responses during IDLE, read straight from the connection's socket.
+
+    imaplib's buffered file is bypassed: data it had buffered would be invisible
+    to a wait on the socket, and a read timeout would break it for good. Its
+    buffer is empty here, since the server says nothing between two commands,
+    and IDLE reads exactly up to the end of IDLE's own tagged answer, so
+    imaplib carries on where it left off.
+    """
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.buffer = b""
+        self.literal = 0
+        """Bytes of a literal (``{n}``) still to pass over."""
+        self.continued = False
+        """Whether the next line goes on with a response interrupted by a literal."""
+
+    def response(self, until: float) -> bytes | None:
+        """The first line of the server's next response, or ``None`` if none came by ``until`` (monotonic)."""
+        while True:
+            line = self._line(until)
+            if line is None:
+                return None
+            continued = self.continued
+            literal = IDLE_LITERAL.search(line)
+            self.literal = int(literal[1]) if literal else 0
+            self.continued = literal is not None
+            if not continued:
+                return line
+
+    def _line(self, until: float) -> bytes | None:
+        while True:
+            if self.literal:
+                passed = min(self.literal, len(self.buffer))
+                self.buffer = self.buffer[passed:]
+                self.literal -= passed
+            if not self.literal:
+                end = self.buffer.find(b"\n")
+                if end >= 0:
+                    line, self.buffer = self.buffer[: end + 1], self.buffer[end + 1 :]
+                    return line
+                if len(self.buffer) > IDLE_MAX_LINE:
+                    raise IMAP4.abort(f"the server sent a line of more than {IDLE_MAX_LINE} bytes during IDLE")
+            if not self._fill(until):
+                return None
+
+    def _fill(self, until: float) -> bool:
+        remaining = until - time.monotonic()
+        if remaining <= 0:
+            return False
+        self.sock.settimeout(remaining)
+        try:
+            data = self.sock.recv(1 << 16)
+        except TimeoutError:
+            return False
+        if not data:
+            raise IMAP4.abort("the server closed the connection during IDLE")
+        self.buffer += data
+        return True
+
+
+def idle(conn: IMAP4, seconds: float) -> bool:
+    """Wait in IDLE until the server reports new mail (``* n EXISTS``/``RECENT``) or ``seconds`` have passed.
+
+    Returns whether new mail was reported. Done at the socket level over
+    imaplib's connection ``conn`` (imaplib has no IDLE), which stays usable
+    afterwards. Raises ``IdleRefused`` if the server answers NO or BAD, and
+    ``IMAP4.abort`` or ``OSError`` if the connection breaks or the server does
+    not answer IDLE or DONE within the connection's timeout.
+    """
+    sock = conn.sock
+    timeout = sock.gettimeout()
+    answer_time = timeout or IDLE_ANSWER_TIMEOUT
+    reader = _IdleReader(sock)
+    tag = conn._new_tag()  # the next tag of the connection's own sequence, never used again
+    news = False
+    try:
+        conn.send(tag + b" IDLE\r\n")
+        # The continuation, or a refusal; updates may come first.
+        answer_by = time.monotonic() + answer_time
+        while not (line := _answer(reader, answer_by, "IDLE")).startswith(b"+"):
+            if _idle_ended(reader, line, tag):
+                return news
+            news = _news(line) or news
+        # Idling: wait for news; anything else (``* OK Still here``, flags, expunges) is nothing new.
+        idle_until = time.monotonic() + min(seconds, IDLE_LIMIT)
+        while not news and (line := reader.response(idle_until)) is not None:
+            if _idle_ended(reader, line, tag):  # the server ended IDLE itself
+                return news
+            news = _news(line)
+        sock.settimeout(timeout)
+        conn.send(b"DONE\r\n")
+        answer_by = time.monotonic() + answer_time
+        while not _idle_ended(reader, line := _answer(reader, answer_by, "DONE"), tag):
+            news = _news(line) or news
+        return news
+    finally:
+        sock.settimeout(timeout)
+        conn.tagged_commands.pop(tag, None)
+
+
+def _answer(reader: _IdleReader, until: float, command: str) -> bytes:
+    """The server's next response to ``command``, which must come by ``until``."""
+    line = reader.response(until)
+    if line is None:
+        raise IMAP4.abort(f"the server did not answer {command}")
+    return line
+
+
+def _news(line: bytes) -> bool:
+    """Whether an untagged response says that mail came: ``* n EXISTS`` or ``* n RECENT`` (n > 0)."""
+    words = line.split()
+    if [word.upper() for word in words[:2]] == [b"*", b"BYE"]:
+        raise IMAP4.abort(f"the server closed the connection: {line.decode('ascii', 'replace').strip()}")
+    if len(words) != 3 or words[0] != b"*" or not words[1].isdigit():
+        return False
+    what = words[2].upper()
+    return what == b"EXISTS" or (what == b"RECENT" and int(words[1]) > 0)
+
+
+def _idle_ended(reader: _IdleReader, line: bytes, tag: bytes) -> bool:
+    """Whether ``line`` is IDLE's tagged answer, which must be OK (else ``IdleRefused``).
+
+    After it the server says nothing until the next command: anything more
+    means the connection is out of step with imaplib and must not be used on.
+    """
+    if not line.startswith(tag + b" "):
+        return False
+    if reader.buffer or reader.literal or reader.continued or not line.endswith(b"\r\n"):
+        raise IMAP4.abort("the server sent more than expected after IDLE")
+    answer = line[len(tag) :].decode("ascii", "replace").strip()
+    if answer.split(maxsplit=1)[:1] != ["OK"]:
+        raise IdleRefused(answer)
+    return True
 
 
 class _Look:
