@@ -81,11 +81,18 @@ def choose_groups(
 
     With no configured group, each handled account is one group of all its
     numbers. A configured group must name a listed account and only numbers
-    attached to it; otherwise it comes back with the ``reason``.
+    attached to it; otherwise it comes back with the ``reason``. A group of
+    every number of its account says ``whole_account``: it is selected with
+    one drag of the account.
     """
     if not configured:
         return [
-            {"name": f"ЛС {account}", "account": account, "numbers": list(numbers_by_account.get(account, []))}
+            {
+                "name": f"ЛС {account}",
+                "account": account,
+                "numbers": list(numbers_by_account.get(account, [])),
+                "whole_account": True,
+            }
             for account in accounts
         ], []
     chosen, refused = [], []
@@ -99,7 +106,7 @@ def choose_groups(
             reason = f"Numbers {', '.join(strangers)} are not attached to personal account {group['account']}."
             refused.append({**group, "reason": reason})
             continue
-        chosen.append(group)
+        chosen.append({**group, "whole_account": set(group["numbers"]) == set(listed)})
     return chosen, refused
 
 
@@ -168,6 +175,16 @@ class Portal:
         nothing was placed.
         """
         return matching_order(history, document)
+
+    @keyword("Add Hierarchy Page")
+    def add_hierarchy_page(self, found: dict, page: list) -> None:
+        """Add one page of the left pane (``[[account, [numbers…]], …]``) to ``found`` (account → numbers).
+
+        An account split over two pages («(продолжение)») is joined; a number is listed once.
+        """
+        for account, numbers in page:
+            listed = found.setdefault(account, [])
+            listed.extend(number for number in numbers if number not in listed)
 
     @keyword("Choose Accounts")
     def choose_accounts(self, listed: list[str], configured: list[str]) -> tuple[list[str], list[str]]:

@@ -83,7 +83,11 @@ Order The Call Details Unless Done Before
         IF    $record
             Mark Document    ${key}    skipped    tarifer_id=${record}[id]    sha256=${record}[sha256]
         ELSE
-            Move Numbers Into The Selection    @{group}[numbers]
+            IF    $group['whole_account']
+                Drag Personal Account Into The Selection    ${group}[account]
+            ELSE
+                Move Numbers Into The Selection    ${group}[account]    @{group}[numbers]
+            END
             Record The Order    ${key}    Order The Call Details    ${{len($group['numbers'])}}
             ...    ${SETTINGS}[CALL_DETAILS_FROM]    ${SETTINGS}[CALL_DETAILS_TO]
             ...    ${SETTINGS}[REPORT_EMAIL]    ${SETTINGS}[CALL_DETAILS_FORMAT]

@@ -9,6 +9,7 @@ from libraries.documents import check_invoice, sha256_of
 from libraries.periods import last_closed_period, period_bounds
 from sandbox import dataset
 from sandbox.invoice import invoice_charges
+from tests.acceptance.conftest import sandbox_process
 from tests.acceptance.robot_runs import ROOT, login_attempts, run_robot, summary_of
 
 PERIOD = last_closed_period()
@@ -56,3 +57,19 @@ def test_the_whole_month_logs_in_once_and_collects_everything_in_one_pass(runnin
     written = (run.outputdir / "output.xml").read_text(encoding="utf-8")
     assert "%PDF-" not in written and "multipart upload of" in written, "file contents never go into output.xml"
     assert {entry["status"] for entry in summary_of(run)["documents"]} == {"uploaded"}
+
+
+def test_a_company_of_twenty_accounts_and_forty_numbers_each_is_done_in_one_run(tmp_path):
+    """Items beyond the first page of the left pane and below its visible part are reached."""
+    with sandbox_process("--accounts", "20", "--numbers", "40") as company:
+        settings = dict(company.settings, CALL_DETAILS_FORMAT="xml")
+        run = run_robot(tmp_path / "results", settings, suite="robot")
+        assert run.returncode == 0, run.output
+        documents = summary_of(run)["documents"]
+        accounts = settings["MTS_ACCOUNTS"].split(",")
+        assert len(accounts) == 20
+        for kind in ("invoice", "call_details"):
+            done = sorted(entry["account"] for entry in documents if entry["kind"] == kind)
+            assert done == sorted(accounts), kind
+        assert {entry["status"] for entry in documents} == {"uploaded"}
+        assert all(len(entry["numbers"]) == 40 for entry in documents if entry["kind"] == "call_details")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from libraries.portal import choose_accounts, choose_groups, login_refusal, matching_order, order_number
+from libraries.portal import Portal, choose_accounts, choose_groups, login_refusal, matching_order, order_number
 
 
 @pytest.mark.parametrize(
@@ -35,15 +35,23 @@ def test_accounts_are_all_listed_ones_or_the_configured_subset_in_portal_order()
 def test_default_groups_are_whole_accounts_and_configured_ones_are_checked():
     numbers = {"111111111111": ["79000000001", "79000000002"], "222222222222": ["79000000003"]}
     groups, refused = choose_groups([], numbers, ["111111111111"])
-    assert groups == [{"name": "ЛС 111111111111", "account": "111111111111", "numbers": numbers["111111111111"]}]
+    assert groups == [
+        {
+            "name": "ЛС 111111111111",
+            "account": "111111111111",
+            "numbers": numbers["111111111111"],
+            "whole_account": True,
+        }
+    ]
     assert refused == []
     configured = [
         {"name": "ok", "account": "111111111111", "numbers": ["79000000002"]},
+        {"name": "all", "account": "111111111111", "numbers": ["79000000002", "79000000001"]},
         {"name": "stranger", "account": "111111111111", "numbers": ["79000000003"]},
         {"name": "unknown", "account": "999999999999", "numbers": ["79000000001"]},
     ]
     groups, refused = choose_groups(configured, numbers, ["111111111111"])
-    assert [group["name"] for group in groups] == ["ok"]
+    assert [(group["name"], group["whole_account"]) for group in groups] == [("ok", False), ("all", True)]
     assert [group["name"] for group in refused] == ["stranger", "unknown"]
     assert "79000000003 are not attached to personal account 111111111111" in refused[0]["reason"]
     assert "999999999999 is not listed" in refused[1]["reason"]
@@ -98,3 +106,11 @@ def test_call_details_in_the_history_match_on_exactly_their_numbers():
     }
     assert matching_order([row], details) == "12345678"
     assert matching_order([{**row, "Абонентские номера": "79160000002"}], details) is None
+
+
+def test_pages_of_the_hierarchy_are_joined_account_by_account():
+    found = {}
+    portal = Portal()
+    portal.add_hierarchy_page(found, [["111", ["791", "792"]], ["222", ["793"]]])
+    portal.add_hierarchy_page(found, [["222", ["793", "794"]], ["333", []]])
+    assert found == {"111": ["791", "792"], "222": ["793", "794"], "333": []}
