@@ -25,7 +25,7 @@ OPTIONAL = {
     "MAIL_FROM": ("@mts.ru", "whose mail may carry documents: comma-separated addresses or @domains (subdomains too)"),
     "MAIL_TIMEOUT": ("3600", "seconds to wait for an ordered document's e-mail"),
     "MAX_DOCUMENT_SIZE": ("200000000", "bytes: a larger attachment, or a mail unpacking to more, is refused"),
-    "MAIL_POLL_INTERVAL": ("30", "seconds between two looks into the mailbox"),
+    "MAIL_POLL_INTERVAL": ("30", "longest wait between two looks into the mailbox (IDLE reports new mail at once)"),
     "TARIFER_CA_FILE": ("", "PEM file of trusted certificates for Tarifer; empty means the system's"),
     "CALL_DETAILS_FORMAT": ("pdf", "format of the call details: pdf (Tarifer's preference), xml or html"),
     "CALL_DETAILS_FROM": ("", "first day of the call details, YYYY-MM-DD; empty means the period's first"),
