@@ -6,6 +6,7 @@ month slower or hungrier shows up in numbers.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import resource
@@ -31,6 +32,7 @@ from sandbox.call_details import render_call_details
 from sandbox.invoice import render_invoice_pdf
 from sandbox.mail import MailServer
 from sandbox.stack import Sandbox, SandboxOptions
+from tests.acceptance.conftest import sandbox_process
 from tests.acceptance.robot_runs import run_robot
 from tests.support import send_mail, world_traversable_folder
 
@@ -204,10 +206,23 @@ def whole_month(work: Path) -> None:
     line("largest child process (peak RSS)", f"{children.ru_maxrss / 1024:.0f} MiB")
 
 
+def company_month(work: Path) -> None:
+    """The whole month of one login with 20 personal accounts of 40 numbers (XML call details)."""
+    with sandbox_process("--accounts", "20", "--numbers", "40") as company:
+        settings = dict(company.settings, CALL_DETAILS_FORMAT="xml")
+        run = run_robot(work / "company", settings, suite="robot")
+    documents = json.loads(run.summary_path.read_text(encoding="utf-8"))["documents"]
+    uploaded = sum(entry["status"] == "uploaded" for entry in documents)
+    line("company month 1 login × 20 accounts × 40 numbers: wall", f"{run.seconds:.1f} s, exit code {run.returncode}")
+    line("  documents uploaded, time per document", f"{uploaded}, {run.seconds / max(uploaded, 1):.2f} s")
+    line("  output.xml", f"{(run.outputdir / 'output.xml').stat().st_size / 1024:.0f} KiB")
+
+
 def main() -> None:
     """Print every figure."""
     with tempfile.TemporaryDirectory() as work:
         whole_month(Path(work))  # first: its figure is the largest child process so far
+        company_month(Path(work))
         documents(Path(work))
         stand_ins()
         large_call_details(Path(work))
