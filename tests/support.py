@@ -47,3 +47,32 @@ def self_signed(folder: Path, name: str) -> tuple[Path, Path]:
         capture_output=True,
     )
     return cert, key
+
+
+class _Started(Exception):
+    """Raised by the stand-in sandbox once ``python -m sandbox`` has built its options."""
+
+
+def sandbox_options_from(monkeypatch, tmp_path: Path, *options: str):
+    """The ``SandboxOptions`` that ``python -m sandbox --data-dir … --env-file … *options`` builds (nothing starts)."""
+    import sandbox.__main__ as sandbox_main  # noqa: PLC0415 (only the tests of the command need it)
+
+    seen = []
+
+    class OptionsOnly:
+        def __init__(self, built):
+            seen.append(built)
+
+        def __enter__(self):
+            raise _Started
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(sandbox_main, "Sandbox", OptionsOnly)
+    monkeypatch.setattr(sandbox_main.signal, "signal", lambda *args: None)
+    try:
+        sandbox_main.main(["--data-dir", str(tmp_path), "--env-file", str(tmp_path / "env"), *options])
+    except _Started:
+        return seen[0]
+    raise AssertionError("python -m sandbox did not build its options")

@@ -27,7 +27,7 @@ import sandbox.stack as stack
 from sandbox.dataset import Login, generate
 from sandbox.portal import TREE_PAGE_SIZE
 from sandbox.portal.tree import filter_digits, listed_nodes, tree_page
-from tests.support import world_traversable_folder
+from tests.support import sandbox_options_from, world_traversable_folder
 from tests.unit.test_portal import Element, make_app, parse
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -166,30 +166,11 @@ def test_page_size_is_a_hidden_option(capsys, monkeypatch):
     assert "--page-size" not in help_text
 
 
-class _Started(Exception):
-    """Raised by the fake sandbox once main has built its options."""
-
-
 def test_main_passes_the_sizes_into_the_sandbox_options(monkeypatch, tmp_path):
     """The options reach SandboxOptions unchanged."""
-    seen = []
-
-    class FakeSandbox:
-        def __init__(self, options):
-            seen.append(options)
-
-        def __enter__(self):
-            raise _Started
-
-        def __exit__(self, *exc):
-            return False
-
-    monkeypatch.setattr(sandbox_main, "Sandbox", FakeSandbox)
-    monkeypatch.setattr(sandbox_main.signal, "signal", lambda *args: None)
-    with pytest.raises(_Started):
-        sandbox_main.main(["--data-dir", str(tmp_path), "--env-file", str(tmp_path / "env"), "--logins", "3",
-                           "--accounts", "20", "--numbers", "40", "--page-size", "50"])
-    options = seen[0]
+    options = sandbox_options_from(
+        monkeypatch, tmp_path, "--logins", "3", "--accounts", "20", "--numbers", "40", "--page-size", "50"
+    )
     assert (options.logins, options.accounts, options.numbers, options.page_size) == (3, 20, 40, 50)
 
 

@@ -43,6 +43,7 @@ from sandbox.call_details import (
 )
 from sandbox.dataset import generate
 from sandbox.portal import create_app
+from tests.support import sandbox_options_from
 
 SEED = 1
 LOGINS = generate(SEED)
@@ -421,28 +422,8 @@ def test_the_command_line_takes_document_size():
             sandbox_main.parse_args(["--data-dir", "d", "--env-file", "e", "--document-size", bad])
 
 
-class _Started(Exception):
-    """Raised by the fake sandbox once main has built its options."""
-
-
 def test_main_passes_document_size_into_the_sandbox_options(monkeypatch, tmp_path):
-    seen = []
-
-    class FakeSandbox:
-        def __init__(self, options):
-            seen.append(options)
-
-        def __enter__(self):
-            raise _Started
-
-        def __exit__(self, *exc):
-            return False
-
-    monkeypatch.setattr(sandbox_main, "Sandbox", FakeSandbox)
-    monkeypatch.setattr(sandbox_main.signal, "signal", lambda *args: None)
-    with pytest.raises(_Started):
-        sandbox_main.main(["--data-dir", str(tmp_path), "--env-file", str(tmp_path / "env"), "--document-size", "77"])
-    assert seen[0].document_size == 77
+    assert sandbox_options_from(monkeypatch, tmp_path, "--document-size", "77").document_size == 77
 
 
 def test_sandbox_options_reach_the_portal(monkeypatch, tmp_path):
