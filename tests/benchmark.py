@@ -21,6 +21,7 @@ from datetime import date
 from email.message import EmailMessage
 from pathlib import Path
 
+import psutil
 from robot.api.types import Secret
 
 from libraries.call_details import check_call_details
@@ -33,7 +34,7 @@ from sandbox.invoice import render_invoice_pdf
 from sandbox.mail import MailServer
 from sandbox.stack import Sandbox, SandboxOptions
 from tests.acceptance.conftest import sandbox_process
-from tests.acceptance.robot_runs import run_robot
+from tests.acceptance.robot_runs import run_robot, start_robot
 from tests.support import send_mail, world_traversable_folder
 
 PERIOD = "2026-10"
@@ -206,15 +207,41 @@ def whole_month(work: Path) -> None:
     line("largest child process (peak RSS)", f"{children.ru_maxrss / 1024:.0f} MiB")
 
 
+def tree_memory(process: psutil.Process) -> int:
+    """Proportional set size (shared pages split between their users, so that Chromium's many
+    processes are not counted many times over) of ``process`` and every process under it."""
+    total = 0
+    for member in [process, *process.children(recursive=True)]:
+        try:
+            total += member.memory_full_info().pss
+        except psutil.Error:
+            continue
+    return total
+
+
+def measured_run(outputdir: Path, settings: dict, suite: str):
+    """A robot run with the peak memory (PSS) of its whole process tree, sampled every 0.2 s."""
+    run = start_robot(outputdir, settings, suite)
+    process, peak = psutil.Process(run.process.pid), 0
+    while run.process.poll() is None:
+        try:
+            peak = max(peak, tree_memory(process))
+        except psutil.Error:
+            break
+        time.sleep(0.2)  # sampling interval of the memory reading
+    return run.finish(), peak / (1 << 20)
+
+
 def company_month(work: Path) -> None:
     """The whole month of one login with 20 personal accounts of 40 numbers (XML call details)."""
     with sandbox_process("--accounts", "20", "--numbers", "40") as company:
         settings = dict(company.settings, CALL_DETAILS_FORMAT="xml")
-        run = run_robot(work / "company", settings, suite="robot")
+        run, peak = measured_run(work / "company", settings, "robot")
     documents = json.loads(run.summary_path.read_text(encoding="utf-8"))["documents"]
     uploaded = sum(entry["status"] == "uploaded" for entry in documents)
     line("company month 1 login × 20 accounts × 40 numbers: wall", f"{run.seconds:.1f} s, exit code {run.returncode}")
     line("  documents uploaded, time per document", f"{uploaded}, {run.seconds / max(uploaded, 1):.2f} s")
+    line("  peak memory (PSS) of the process tree: robot, node, browser", f"{peak:.0f} MiB")
     line("  output.xml", f"{(run.outputdir / 'output.xml').stat().st_size / 1024:.0f} KiB")
 
 
