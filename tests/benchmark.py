@@ -232,6 +232,17 @@ def measured_run(outputdir: Path, settings: dict, suite: str):
     return run.finish(), peak / (1 << 20)
 
 
+def delivery_delay(work: Path) -> None:
+    """The whole month with the operator's mail arriving at once and 5 s after each order: waited once."""
+    seconds = {}
+    for delay in ("0", "5"):
+        with sandbox_process("--delivery-delay", delay) as sandbox:
+            run = run_robot(work / f"delay-{delay}", sandbox.settings, suite="robot")
+        seconds[delay] = run.seconds
+        line(f"whole month, delivery delay {delay} s: wall", f"{run.seconds:.1f} s, exit code {run.returncode}")
+    line("  cost of a 5 s delay (target: at most 5 s + 2 s)", f"{seconds['5'] - seconds['0']:.1f} s")
+
+
 def company_month(work: Path) -> None:
     """The whole month of one login with 20 personal accounts of 40 numbers (XML call details)."""
     with sandbox_process("--accounts", "20", "--numbers", "40") as company:
@@ -249,6 +260,7 @@ def main() -> None:
     """Print every figure."""
     with tempfile.TemporaryDirectory() as work:
         whole_month(Path(work))  # first: its figure is the largest child process so far
+        delivery_delay(Path(work))
         company_month(Path(work))
         documents(Path(work))
         stand_ins()
