@@ -254,6 +254,10 @@ def company_month(work: Path) -> None:
     line("  documents uploaded, time per document", f"{uploaded}, {run.seconds / max(uploaded, 1):.2f} s")
     line("  peak memory (PSS) of the process tree: robot, node, browser", f"{peak:.0f} MiB")
     line("  output.xml", f"{(run.outputdir / 'output.xml').stat().st_size / 1024:.0f} KiB")
+    rebot = [sys.executable, "-m", "robot.rebot", "--outputdir", str(work / "rebot"), "--output", "NONE"]
+    started = time.perf_counter()
+    subprocess.run([*rebot, str(run.outputdir / "output.xml")], capture_output=True, check=False)
+    line("  writing its log.html and report.html (rebot)", f"{time.perf_counter() - started:.2f} s")
 
 
 def main() -> None:
