@@ -22,7 +22,6 @@ Which certificates verify Tarifer (``TARIFER_CA_FILE``):
 
 from __future__ import annotations
 
-import hashlib
 import io
 import ipaddress
 import ssl
@@ -36,6 +35,8 @@ from robot.api.deco import keyword, library
 from robot.api.types import Secret
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
+
+from libraries.documents import sha256_of
 
 MASK = "Bearer ********"
 OPERATOR = "MTS"
@@ -211,11 +212,7 @@ def upload_body(document: dict) -> tuple[UploadBody, dict]:
     if document.get("numbers"):
         fields["numbers"] = ",".join(document["numbers"])
     path = Path(document["file"])
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    if document.get("sha256") and digest.hexdigest() != document["sha256"]:
+    if document.get("sha256") and sha256_of(path) != document["sha256"]:
         raise AssertionError(f"{path} changed since it was received and checked; it is not uploaded.")
     content_type = CONTENT_TYPES.get(document.get("format") or "", "application/octet-stream")
     body = UploadBody(fields, path, content_type)

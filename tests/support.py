@@ -76,3 +76,18 @@ def sandbox_options_from(monkeypatch, tmp_path: Path, *options: str):
     except _Started:
         return seen[0]
     raise AssertionError("python -m sandbox did not build its options")
+
+
+class NotStartedMail:
+    """A mail server for ``sandbox.stack`` that is never started: the settings need only its addresses."""
+
+    host, smtp_port, imap_port, ca_file = "127.0.0.1", 1, 2, Path("/nonexistent/cert.pem")
+
+    def __init__(self, *args):
+        pass
+
+    def start(self):
+        return self
+
+    def stop(self):
+        pass

@@ -36,17 +36,7 @@ class RobotRun:
 
 def run_robot(outputdir: Path, settings: dict[str, str] | None = None, suite: str = "robot/monthly_invoice.robot"):
     """Run a suite like a user does, with exactly ``settings`` as configuration."""
-    env = {name: value for name, value in os.environ.items() if name not in CONFIG_NAMES}
-    if settings:
-        # Production-path runs keep their ledger state beside their results, never in the project's state/.
-        settings = {"LEDGER_STATE_FILE": str(outputdir.parent / "state" / "ledger-state.json"), **settings}
-    env.update(settings or {})
-    command = [sys.executable, "-m", "robot", "--argumentfile", "robot/options.args", "--outputdir", str(outputdir)]
-    started = time.monotonic()
-    done = subprocess.run(
-        [*command, suite], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False
-    )
-    return RobotRun(done.returncode, done.stdout + done.stderr, outputdir, time.monotonic() - started)
+    return run_robot_with(outputdir, settings or {}, suite=suite)
 
 
 def summary_of(run) -> dict:
@@ -87,9 +77,12 @@ def assert_no_secret_in(folder: Path, settings: dict[str, str]) -> None:
 
 
 def robot_environment(outputdir: Path, settings: dict[str, str]) -> dict[str, str]:
-    """The environment ``run_robot`` gives a production-path run with ``settings``."""
+    """The environment of a run with exactly ``settings`` as configuration (none: the sandbox default)."""
     env = {name: value for name, value in os.environ.items() if name not in CONFIG_NAMES}
-    env.update({"LEDGER_STATE_FILE": str(outputdir.parent / "state" / "ledger-state.json"), **settings})
+    if settings:
+        # Production-path runs keep their ledger state beside their results, never in the project's state/.
+        env["LEDGER_STATE_FILE"] = str(outputdir.parent / "state" / "ledger-state.json")
+    env.update(settings)
     return env
 
 

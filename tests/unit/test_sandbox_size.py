@@ -27,7 +27,7 @@ import sandbox.stack as stack
 from sandbox.dataset import Login, generate
 from sandbox.portal import TREE_PAGE_SIZE
 from sandbox.portal.tree import filter_digits, listed_nodes, tree_page
-from tests.support import sandbox_options_from, world_traversable_folder
+from tests.support import NotStartedMail, sandbox_options_from, world_traversable_folder
 from tests.unit.test_portal import Element, make_app, parse
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -177,25 +177,10 @@ def test_main_passes_the_sizes_into_the_sandbox_options(monkeypatch, tmp_path):
 # --- the env file and the logins file -----------------------------------------
 
 
-class FakeMail:
-    """A mail server that is not started: the settings need only its addresses."""
-
-    host, smtp_port, imap_port, ca_file = "127.0.0.1", 1, 2, Path("/nonexistent/cert.pem")
-
-    def __init__(self, *args):
-        pass
-
-    def start(self):
-        return self
-
-    def stop(self):
-        pass
-
-
 @pytest.fixture
 def sized_sandbox(monkeypatch, tmp_path):
     """Start a sandbox (without mail) of the size given: a function of SandboxOptions' keywords."""
-    monkeypatch.setattr(stack, "MailServer", FakeMail)
+    monkeypatch.setattr(stack, "MailServer", NotStartedMail)
     started = []
 
     def start(**sizes) -> stack.Sandbox:

@@ -43,7 +43,7 @@ from sandbox.call_details import (
 )
 from sandbox.dataset import generate
 from sandbox.portal import create_app
-from tests.support import sandbox_options_from
+from tests.support import NotStartedMail, sandbox_options_from
 
 SEED = 1
 LOGINS = generate(SEED)
@@ -427,19 +427,7 @@ def test_main_passes_document_size_into_the_sandbox_options(monkeypatch, tmp_pat
 
 
 def test_sandbox_options_reach_the_portal(monkeypatch, tmp_path):
-    class FakeMail:
-        host, smtp_port = "127.0.0.1", 1
-
-        def __init__(self, *args):
-            pass
-
-        def start(self):
-            return self
-
-        def stop(self):
-            pass
-
-    monkeypatch.setattr(stack, "MailServer", FakeMail)
+    monkeypatch.setattr(stack, "MailServer", NotStartedMail)
     running = stack.Sandbox(stack.SandboxOptions(data_dir=tmp_path / "data", document_size=1234)).start()
     try:
         assert running.portal_app.extensions["portal"].document_size == 1234
