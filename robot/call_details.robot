@@ -41,7 +41,7 @@ Order The Call Details Of Every Group
 Collect The Call Details From The Mailbox
     [Documentation]    Waits for each ordered document's e-mail (one pass over the mailbox, in any
     ...    order, only the operator's mail after the order), unpacks a ZIP safely, and checks
-    ...    the document: the ordered format, the period, exactly the ordered numbers. In the
+    ...    the document: the ordered format, the period, no number that was not ordered. In the
     ...    whole month this one pass collects the invoices too.
     VAR    ${kind}=    ${{ '' if $WHOLE_MONTH else 'call_details' }}
     Collect Every Ordered Document    ${kind}
