@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -24,6 +23,7 @@ from robot.api import logger
 from robot.api.deco import keyword, library
 from robot.api.types import Secret
 
+from libraries.logins import groups_from, read_logins_file
 from libraries.ownership import Ownership
 from libraries.periods import period_bounds
 from variables import production, sandbox
@@ -38,10 +38,16 @@ def read_settings(environ: dict[str, str], period: str) -> dict:
     Raises ``RuntimeError`` naming every missing required setting, or saying
     what is wrong with a given one.
     """
-    missing = [f"{name} ({meaning})" for name, meaning in production.REQUIRED.items() if not environ.get(name)]
+    logins_file = environ.get("MTS_LOGINS_FILE", "").strip()
+    required = {
+        name: meaning
+        for name, meaning in production.REQUIRED.items()
+        if not (logins_file and name in production.ONE_LOGIN_SHORTCUT)
+    }
+    missing = [f"{name} ({meaning})" for name, meaning in required.items() if not environ.get(name)]
     if missing:
         raise RuntimeError("Missing production settings: " + "; ".join(missing))
-    settings = {name: environ[name] for name in production.REQUIRED}
+    settings = {name: environ.get(name, "") for name in production.REQUIRED}
     for name, (default, _) in production.OPTIONAL.items():
         settings[name] = environ.get(name, "").strip() or default
     for name in production.SECRETS:
@@ -51,7 +57,61 @@ def read_settings(environ: dict[str, str], period: str) -> dict:
     settings["MAX_DOCUMENT_SIZE"] = whole_number(settings, "MAX_DOCUMENT_SIZE", minimum=1)
     settings["LEDGER_STATE_FILE"] = str(Path(settings["LEDGER_STATE_FILE"] or DEFAULT_STATE_FILE).absolute())
     settings.update(call_details_settings(settings, period))
-    return settings
+    settings["LOGINS"] = logins_of(settings, environ)
+    return settings_of_login(settings, "")
+
+
+def logins_of(settings: dict, environ: dict[str, str]) -> list[dict]:
+    """Every login of the run: ``{number, password, accounts, call_details_groups}`` each.
+
+    From the logins file (``MTS_LOGINS_FILE``) with each password read from
+    the variable it names, or else the one login of ``MTS_LOGIN``.
+    """
+    if not settings["MTS_LOGINS_FILE"]:
+        return [
+            {
+                "number": settings["MTS_LOGIN"],
+                "password": settings["MTS_PASSWORD"],
+                "accounts": settings["MTS_ACCOUNTS"],
+                "call_details_groups": settings["CALL_DETAILS_GROUPS"],
+            }
+        ]
+    logins = []
+    for entry in read_logins_file(settings["MTS_LOGINS_FILE"]):
+        password = environ.get(entry["password_env"], "")
+        if not password:
+            raise RuntimeError(
+                f"Login {entry['number']}: its password variable {entry['password_env']} "
+                f"(named in MTS_LOGINS_FILE) is not set."
+            )
+        logins.append(
+            {
+                "number": entry["number"],
+                "password": Secret(password),
+                "accounts": entry["accounts"],
+                "call_details_groups": entry["call_details_groups"],
+            }
+        )
+    return logins
+
+
+def settings_of_login(settings: dict, number: str) -> dict:
+    """The run's settings as one login sees them: ``MTS_LOGIN``, its password, accounts and groups.
+
+    An empty ``number`` means the run's first login.
+    """
+    logins = settings["LOGINS"]
+    login = next((login for login in logins if login["number"] == number), None) if number else logins[0]
+    if login is None:
+        known = ", ".join(login["number"] for login in logins)
+        raise RuntimeError(f"Login {number} is not among this run's logins ({known}).")
+    return {
+        **settings,
+        "MTS_LOGIN": login["number"],
+        "MTS_PASSWORD": login["password"],
+        "MTS_ACCOUNTS": login["accounts"],
+        "CALL_DETAILS_GROUPS": login["call_details_groups"],
+    }
 
 
 def parse_senders(value: str) -> list[str]:
@@ -100,10 +160,6 @@ def call_details_settings(settings: dict, period: str) -> dict:
     }
 
 
-ACCOUNT = re.compile(r"^\d{12}$")
-NUMBER = re.compile(r"^7\d{10}$")
-
-
 def parse_groups(value: str) -> list[dict]:
     """Named groups of numbers from JSON (inline, or a file's path).
 
@@ -117,18 +173,7 @@ def parse_groups(value: str) -> list[dict]:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise RuntimeError(f"CALL_DETAILS_GROUPS is not valid JSON: {error}") from None
-    if not isinstance(data, dict) or not data:
-        raise RuntimeError("CALL_DETAILS_GROUPS must map group names to {account, numbers}.")
-    groups = []
-    for name, group in data.items():
-        account = str(group.get("account", "")) if isinstance(group, dict) else ""
-        numbers = group.get("numbers") if isinstance(group, dict) else None
-        if not ACCOUNT.match(account):
-            raise RuntimeError(f"CALL_DETAILS_GROUPS: group '{name}' needs a 12-digit personal account.")
-        if not isinstance(numbers, list) or not numbers or not all(NUMBER.match(str(n)) for n in numbers):
-            raise RuntimeError(f"CALL_DETAILS_GROUPS: group '{name}' needs a list of numbers written 79XXXXXXXXX.")
-        groups.append({"name": name, "account": account, "numbers": [str(n) for n in numbers]})
-    return groups
+    return groups_from(data, "CALL_DETAILS_GROUPS")
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -195,19 +240,21 @@ class Environment:
         self.ownership = Ownership()
 
     @keyword("Prepare Environment")
-    def prepare_environment(self, environment: str, period: str) -> dict:
-        """Return the settings of ``environment`` (``SANDBOX`` or ``PRODUCTION``).
+    def prepare_environment(self, environment: str, period: str, login: str = "") -> dict:
+        """Return the settings of ``environment`` (``SANDBOX`` or ``PRODUCTION``) for ``login``.
 
         In the sandbox the stand-ins are started first, on free loopback ports
         with fresh random passwords, and stopped by `Release Environment`.
         Within one run the environment is prepared once: suites under the
         suite that prepared it get the same settings.
+
+        ``MTS_LOGIN`` and its password, accounts and groups are those of
+        ``login`` (one of ``MTS_LOGINS_FILE``), by default of the first login.
         """
-        if self.settings is not None:
-            return self.settings
-        self.ownership.claim()
-        self.settings = self._prepare(environment, period)
-        return self.settings
+        if self.settings is None:
+            self.ownership.claim()
+            self.settings = self._prepare(environment, period)
+        return settings_of_login(self.settings, login)
 
     def _prepare(self, environment: str, period: str) -> dict:
         if environment == "PRODUCTION":

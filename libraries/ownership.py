@@ -11,9 +11,10 @@ from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 
 
 def current_suite() -> str:
-    """The source of the suite being run (a file, or a folder for a suite tree); empty outside a run."""
+    """The full name of the suite being run (unique in the run, also for a suite's copy per login);
+    empty outside a run."""
     try:
-        return str(BuiltIn().get_variable_value("${SUITE SOURCE}", ""))
+        return str(BuiltIn().get_variable_value("${SUITE NAME}", ""))
     except RobotNotRunningError:
         return ""
 

@@ -156,6 +156,19 @@ def matching_order(history: list[dict], document: dict) -> str | None:
 class Portal:
     """Reads the portal's answers: login refusals and order confirmations."""
 
+    def __init__(self):
+        self.failed_logins: dict[str, str] = {}
+
+    @keyword("Remember Failed Login")
+    def remember_failed_login(self, login: str, error: str) -> None:
+        """Note that ``login`` failed with ``error``: the run does not try it again."""
+        self.failed_logins[login] = error
+
+    @keyword("Earlier Login Failure")
+    def earlier_login_failure(self, login: str) -> str | None:
+        """Why ``login`` failed earlier in this run, or ``None`` if it did not."""
+        return self.failed_logins.get(login)
+
     @keyword("Refuse Login")
     def refuse_login(self, login: str, portal_text: str) -> None:
         """Stop the run: the portal refused ``login`` with ``portal_text``; say what it means."""

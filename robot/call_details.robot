@@ -23,13 +23,15 @@ Suite Teardown    Finish The Run
 Log In To The Virtual Manager
     [Documentation]    Manual 1.1, as for the invoice: one attempt only. In the whole month the
     ...    invoice routine's login goes on.
-    [Tags]    robot:exit-on-failure
+    [Tags]    per-login    robot:exit-on-failure
     Log In To The Virtual Manager Once
 
 Order The Call Details Of Every Group
     [Documentation]    Manual 2.1, for each group of numbers: move the numbers into «Текущая
     ...    выборка», «Заказать документ» → «Детализация разговоров», the period, the e-mail,
     ...    the format, «Я принимаю правила использования системы», «Заказать».
+    [Tags]    per-login
+    Log In To The Virtual Manager Once
     Connect To Tarifer
     ${groups}=    Groups Of Numbers To Handle
     FOR    ${group}    IN    @{groups}

@@ -27,14 +27,17 @@ ${ONE_PASS}    In the whole month the invoices are collected and uploaded in one
 *** Tasks ***
 Log In To The Virtual Manager
     [Documentation]    Manual 1.1: the login page, the number without +7, the password, «Войти».
-    ...    A refused login stops the whole run after this one attempt.
-    [Tags]    robot:exit-on-failure
+    ...    One attempt only: a refused login stops the run (with several logins, only
+    ...    that login's part).
+    [Tags]    per-login    robot:exit-on-failure
     Log In To The Virtual Manager Once
 
 Order The Invoice Of Every Personal Account
     [Documentation]    Manual 1.2, for each personal account: drag it into «Текущая выборка»,
     ...    «Заказать документ» → «Сформированные счета закрытых расчётных периодов», the
     ...    period, the e-mail and PDF, «Заказать».
+    [Tags]    per-login
+    Log In To The Virtual Manager Once
     Connect To Tarifer
     ${accounts}=    Personal Accounts To Handle
     FOR    ${account}    IN    @{accounts}

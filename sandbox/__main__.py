@@ -6,9 +6,9 @@ runs until SIGINT or SIGTERM, then stops everything it started.
 
 ``--logins K --accounts N --numbers M`` make a data set of K logins, N
 personal accounts per login and M numbers per account (each left out keeps
-the default data set's shape). With more than one login the logins file
+the default data set's shape). With ``--logins K`` (K > 1) the logins file
 (``sandbox.env`` → ``sandbox.logins.toml``, see ``sandbox.stack``) is
-written beside FILE; both are removed on exit.
+written beside FILE, and the robot does every login; both are removed on exit.
 """
 
 from __future__ import annotations

@@ -6,10 +6,13 @@ sandbox takes exactly the production path.
 
 The env file keeps the one-login shortcut for the first login (``MTS_LOGIN``,
 ``MTS_PASSWORD``, ``MTS_ACCOUNTS``) and carries a password variable for every
-login, ``MTS_PASSWORD_<LOGIN>`` (e.g. ``MTS_PASSWORD_9161234567``). With more
-than one login a logins file is written next to it (``sandbox.env`` →
-``sandbox.logins.toml``) and named by ``MTS_LOGINS_FILE``. Its shape, one
-``[[login]]`` table per Virtual Manager login, in the data set's order::
+login, ``MTS_PASSWORD_<LOGIN>`` (e.g. ``MTS_PASSWORD_9161234567``). Started
+with ``--logins K`` (K > 1), a logins file is written next to it
+(``sandbox.env`` → ``sandbox.logins.toml``) and named by ``MTS_LOGINS_FILE``,
+so that the robot does every login; the default data set's two logins (two
+companies) keep the one-login shortcut. The file's shape (read by
+``libraries/logins.py``), one ``[[login]]`` table per Virtual Manager login,
+in the data set's order::
 
     [[login]]
     number = "9161234567"                      # the login: 10 digits, no +7
@@ -164,7 +167,7 @@ class Sandbox:
         }
 
     def write_settings(self, env_file: Path) -> tuple[Path, ...]:
-        """Write the settings to ``env_file`` (and, for several logins, the logins file).
+        """Write the settings to ``env_file`` (and, for ``--logins K`` > 1, the logins file).
 
         The logins file is complete before the env file appears, so a reader
         that sees the env file can read both. Returns the files written.
@@ -172,7 +175,7 @@ class Sandbox:
         env_file = Path(env_file)
         written: list[Path] = []
         logins_file = None
-        if len(self.logins) > 1:
+        if self.options.logins is not None and len(self.logins) > 1:
             logins_file = logins_file_for(env_file)
             write_private_file(logins_file, logins_toml(self.logins))
             written.append(logins_file)

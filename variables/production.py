@@ -7,8 +7,8 @@ are handed to keywords as Robot Framework ``Secret`` values, never as text.
 # name: what it is
 REQUIRED = {
     "MTS_PORTAL_URL": "address of the «Виртуальный менеджер» login page, e.g. https://ihelper.mts.ru/selfcare/",
-    "MTS_LOGIN": "the Virtual Manager number, 10 digits without +7",
-    "MTS_PASSWORD": "the Virtual Manager password",
+    "MTS_LOGIN": "the Virtual Manager number, 10 digits without +7 (not needed with MTS_LOGINS_FILE)",
+    "MTS_PASSWORD": "the Virtual Manager password (not needed with MTS_LOGINS_FILE)",
     "REPORT_EMAIL": "the address documents are ordered to («Отправить на»)",
     "IMAP_HOST": "IMAPS server of that mailbox",
     "IMAP_USER": "mailbox user name",
@@ -18,6 +18,7 @@ REQUIRED = {
 }
 
 OPTIONAL = {
+    "MTS_LOGINS_FILE": ("", "TOML file of several logins (number, password_env, accounts, call_details_groups)"),
     "MTS_ACCOUNTS": ("", "comma-separated personal accounts to handle; empty means all of the login"),
     "PERIOD": ("", "billing month YYYY-MM; empty means the last closed month"),
     "IMAP_PORT": ("993", "IMAPS port (implicit TLS)"),
@@ -33,6 +34,9 @@ OPTIONAL = {
     "CALL_DETAILS_GROUPS": ("", "named groups of numbers per personal account: JSON, or a JSON file's path"),
     "LEDGER_STATE_FILE": ("", "unfinished orders, mails taken, uploads; default state/ledger-state.json"),
 }
+
+ONE_LOGIN_SHORTCUT = ("MTS_LOGIN", "MTS_PASSWORD")
+"""Required unless ``MTS_LOGINS_FILE`` lists the logins (``libraries/logins.py``)."""
 
 RUN_OPTIONS = (
     "PERIOD",

@@ -23,5 +23,6 @@ def get_variables():
         "BROWSER_TIMEOUT": os.environ.get("BROWSER_TIMEOUT", "30s"),
         # Set by the whole month's suite tree (robot/__init__.robot); a routine run alone does it all itself.
         "WHOLE_MONTH": False,
-        "PORTAL_LOGGED_IN": False,
+        # The login whose browser is open (the routines of one login share it); empty when none is.
+        "PORTAL_LOGIN": "",
     }

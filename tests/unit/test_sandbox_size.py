@@ -238,13 +238,15 @@ def test_env_file_and_logins_file_of_several_logins(sized_sandbox, tmp_path):
     assert all(login.company in text for login in running.logins), "a comment names each login's company"
 
 
-def test_the_default_sandbox_writes_both_of_its_logins(sized_sandbox, tmp_path):
-    """The default data set has two logins, so it writes a logins file too."""
+def test_the_default_sandbox_keeps_the_one_login_shortcut(sized_sandbox, tmp_path):
+    """The default data set's two logins are two companies: only ``--logins K`` writes a logins file."""
     running = sized_sandbox()
-    written = running.write_settings(tmp_path / "sandbox.env")
-    assert [path.name for path in written] == ["sandbox.logins.toml", "sandbox.env"]
-    data = tomllib.loads(written[0].read_text(encoding="utf-8"))
-    assert [entry["number"] for entry in data["login"]] == [login.login for login in generate(1)]
+    env_file = tmp_path / "sandbox.env"
+    assert running.write_settings(env_file) == (env_file,)
+    env = read_env(env_file)
+    assert "MTS_LOGINS_FILE" not in env
+    assert env["MTS_LOGIN"] == generate(1)[0].login
+    assert all(f"MTS_PASSWORD_{login.login}" in env for login in generate(1))
 
 
 def test_one_login_writes_no_logins_file(sized_sandbox, tmp_path):
