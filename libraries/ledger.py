@@ -33,6 +33,7 @@ from robot.api import logger
 from robot.api.deco import keyword, library
 
 from libraries.ownership import Ownership
+from libraries.summary_page import document_line, render_page
 
 STATUSES = ("ordering", "ordered", "received", "uploaded", "failed", "skipped")
 OUTSTANDING = ("ordering", "ordered", "received")
@@ -311,12 +312,19 @@ class Ledger:
 
     @keyword("Finish Ledger")
     def finish_ledger(self) -> None:
-        """Stamp the end time, write the summary for the last time and unlock the state (by the starting suite)."""
+        """Stamp the end time, write the summary for the last time (summary.json and the finance
+        team's summary.html) and unlock the state (by the starting suite)."""
         if self.summary_path is None or not self.ownership.release():
             return
         self.run["finished_at"] = now_iso()
         self._save()
+        self.summary_path.with_name("summary.html").write_text(render_page(self.summary()), encoding="utf-8")
         self.lock.release()
+
+    @keyword("Document Lines")
+    def document_lines(self, *keys: str) -> list[str]:
+        """One line per document among ``keys``: personal account, document, period, outcome."""
+        return [document_line(self.documents[key]) for key in keys]
 
     @keyword("Ledger Problems")
     def ledger_problems(self, *keys: str) -> list[str]:

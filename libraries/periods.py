@@ -7,6 +7,10 @@ import re
 from datetime import date
 
 PERIOD_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+MONTHS_RU = (
+    "январь", "февраль", "март", "апрель", "май", "июнь",
+    "июль", "август", "сентябрь", "октябрь", "ноябрь", "декабрь",
+)  # fmt: skip
 
 
 def last_closed_period(today: date | None = None) -> str:
@@ -37,3 +41,9 @@ def check_closed(period: str, today: date | None = None) -> str:
     if last_day >= today.replace(day=1):
         raise ValueError(f"Period {period} is not closed yet: invoices exist only for closed months.")
     return period
+
+
+def month_in_words(period: str) -> str:
+    """``2026-10`` → ``октябрь 2026``, as the finance team says it («за октябрь 2026»)."""
+    year, month = parse_period(period)
+    return f"{MONTHS_RU[month - 1]} {year}"

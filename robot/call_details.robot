@@ -38,7 +38,7 @@ Order The Call Details Of Every Group
         Order The Call Details Unless Done Before    ${group}
     END
     Log Out Of The Virtual Manager
-    Fail If Any Document Failed    @{CALL_DETAILS_DOCUMENTS}
+    Report The Documents    @{CALL_DETAILS_DOCUMENTS}
 
 Collect The Call Details From The Mailbox
     [Documentation]    Waits for each ordered document's e-mail (one pass over the mailbox, in any

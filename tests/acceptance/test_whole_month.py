@@ -40,6 +40,28 @@ def test_the_whole_month_orders_collects_and_uploads_invoices_and_call_details(t
         check_call_details(ROOT / entry["file"], numbers, FIRST, LAST, "pdf")
     report = (run.outputdir / "report.html").read_text(encoding="utf-8")
     assert f"SANDBOX · {PERIOD}" in report
+    assert_the_finance_team_reads_every_document(run, invoices + details)
+
+
+def assert_the_finance_team_reads_every_document(run, documents: list[dict]) -> None:
+    """summary.html in Russian lists each document, its status and the invoices' totals; the report's
+    task messages list the documents each task handled."""
+    page = (run.outputdir / "summary.html").read_text(encoding="utf-8")
+    assert '<html lang="ru">' in page and "Всё загружено" in page
+    for entry in documents:
+        assert entry["account"] in page and entry["tarifer_id"] in page
+        if entry["kind"] == "invoice":
+            whole, cents = entry["amount"].split(".")
+            assert f"{int(whole):,}".replace(",", " ") + f",{cents} ₽" in page, "the invoice's total"
+    assert page.count("загружен в Tarifer") == len(documents)
+    output = ET.parse(run.outputdir / "output.xml").getroot()
+    messages = {test.get("name"): test.find("status").text or "" for test in output.iter("test")}
+    ordered = messages["Order The Invoice Of Every Personal Account"]
+    uploaded = messages["Upload The Call Details To Tarifer"]
+    for entry in documents:
+        if entry["kind"] == "invoice":
+            assert f"{entry['account']} · invoice · {FIRST}–{LAST} · ordered" in ordered
+        assert f"{entry['account']} · " in uploaded and f"uploaded, Tarifer id {entry['tarifer_id']}" in uploaded
 
 
 def test_the_whole_month_logs_in_once_and_collects_everything_in_one_pass(running_sandbox, tmp_path):
