@@ -130,6 +130,29 @@ def describe_wait(document: dict) -> str:
     )
 
 
+PROGRESS_EVERY = 30.0
+"""Seconds between two console lines about the documents still awaited."""
+
+
+class Progress:
+    """Tells the console, at most once every ``every`` seconds, which documents are awaited and for how long."""
+
+    def __init__(self, every: float = PROGRESS_EVERY, clock=time.monotonic, say=logger.console):
+        self.every, self.clock, self.say = every, clock, say
+        self.last: float | None = None
+
+    def waiting(self, documents: list[dict], deadline: float) -> None:
+        """Report ``documents`` still awaited until ``deadline`` (a ``clock`` time), unless reported lately."""
+        now = self.clock()
+        if self.last is not None and now - self.last < self.every:
+            return
+        self.last = now
+        shown = "; ".join(describe_wait(document) for document in documents[:3])
+        more = f"; and {len(documents) - 3} more" if len(documents) > 3 else ""
+        left = max(0, int(deadline - now))
+        self.say(f"Waiting for the e-mail of {len(documents)} document(s), at most {left} s more: {shown}{more}")
+
+
 @library(scope="GLOBAL", auto_keywords=False)
 class Mailbox:
     """The mailbox the portal sends ordered documents to, read over IMAPS."""
@@ -206,7 +229,8 @@ class Mailbox:
 
         Between two looks the robot waits for the server to report new mail
         (IMAP IDLE), at most ``interval`` seconds; a server without IDLE is
-        looked at every ``interval`` seconds.
+        looked at every ``interval`` seconds. The console hears which
+        documents are awaited and how long at most, every 30 seconds.
         """
         ledger = BuiltIn().get_library_instance("libraries.ledger.Ledger")
         self.collect(ledger, folder, wanted, senders, int(max_document_size), float(timeout), float(interval))
@@ -217,6 +241,7 @@ class Mailbox:
         """`Collect Document Mails` on behalf of ``ledger`` (a ``libraries.ledger.Ledger``)."""
         deadline = time.monotonic() + timeout
         looker = _Look(self, ledger, Path(folder), senders, max_size)
+        progress = Progress()
         while True:
             try:
                 looker.look()
@@ -235,6 +260,7 @@ class Mailbox:
                         f"{int(timeout)} s; the next run goes on waiting for it.",
                     )
                 return
+            progress.waiting([ledger.document(key) for key in missing], deadline)
             try:
                 self.wait_for_mail(min(interval, deadline - time.monotonic()))
             except (IMAP4.abort, OSError) as error:

@@ -79,6 +79,7 @@ def test_the_whole_month_logs_in_once_and_collects_everything_in_one_pass(runnin
     written = (run.outputdir / "output.xml").read_text(encoding="utf-8")
     assert "%PDF-" not in written and "multipart upload of" in written, "file contents never go into output.xml"
     assert {entry["status"] for entry in summary_of(run)["documents"]} == {"uploaded"}
+    assert "Waiting for the e-mail of" in run.output, "the console hears what the robot waits for"
 
 
 def test_a_company_of_twenty_accounts_and_forty_numbers_each_is_done_in_one_run(tmp_path):

@@ -305,3 +305,28 @@ def test_imap_ca_file_wins_over_the_environment_s_certificates(server, monkeypat
     monkeypatch.setenv("SSL_CERT_FILE", str(server.ca_file))
     with pytest.raises(ssl.SSLCertVerificationError):
         Mailbox().open_mailbox(server.host, server.imap_port, USER, Secret(PASSWORD), certifi.where())
+
+
+def test_the_console_hears_of_the_awaited_documents_at_most_every_30_s():
+    from libraries.mailbox import Progress
+
+    now, said = [100.0], []
+    progress = Progress(clock=lambda: now[0], say=said.append)
+    documents = [
+        {"kind": "invoice", "account": f"27730001841{index}", "order_id": str(index), "period_from": "2026-10-01",
+         "period_to": "2026-10-31"}
+        for index in range(5)
+    ]
+    progress.waiting(documents, deadline=3700.0)
+    assert said == [
+        "Waiting for the e-mail of 5 document(s), at most 3600 s more: the invoice of personal account 277300018410"
+        " for 2026-10-01–2026-10-31 (order № 0); the invoice of personal account 277300018411 for"
+        " 2026-10-01–2026-10-31 (order № 1); the invoice of personal account 277300018412 for 2026-10-01–2026-10-31"
+        " (order № 2); and 2 more"
+    ]
+    now[0] = 129.0
+    progress.waiting(documents[:1], deadline=3700.0)
+    assert len(said) == 1, "not again within 30 s"
+    now[0] = 130.0
+    progress.waiting(documents[:1], deadline=3700.0)
+    assert len(said) == 2 and said[1].startswith("Waiting for the e-mail of 1 document(s), at most 3570 s more")
