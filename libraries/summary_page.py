@@ -39,6 +39,16 @@ ADVICE = (
 )
 DEFAULT_ADVICE = "Посмотрите причину в log.html; следующий запуск (make run) повторит только незавершённое."
 
+MAIL_REASONS = (
+    ("the sender is not among MAIL_FROM", "отправитель не из списка MAIL_FROM"),
+    ("a copy of an e-mail whose document was already taken", "копия письма, чей документ уже получен"),
+    ("it arrived before any outstanding document was ordered", "пришло раньше заказа"),
+    ("it names none of the outstanding orders", "не называет ни одного ожидаемого заказа"),
+    ("it carries no attachment", "без вложения (например, уведомление о приёме заказа)"),
+    ("its attachments", "во вложениях нет ожидаемых документов"),
+    ("the e-mail could not be read", "письмо не удалось прочитать"),
+)
+
 STYLE = """
 body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10.5pt; color: #222; margin: 2em; }
 h1 { font-size: 16pt; margin-bottom: 0.2em; } h2 { font-size: 13pt; margin-top: 1.6em; }
@@ -57,6 +67,36 @@ def ru_date(iso: str) -> str:
     """``2026-10-01`` → ``01.10.2026``."""
     year, month, day = iso[:10].split("-")
     return f"{day}.{month}.{year}"
+
+
+def plural_ru(count: int, one: str, few: str, many: str) -> str:
+    """``count`` with the Russian noun form it takes: 1 документ, 3 документа, 5 документов."""
+    if count % 10 == 1 and count % 100 != 11:
+        return f"{count} {one}"
+    if 2 <= count % 10 <= 4 and not 12 <= count % 100 <= 14:
+        return f"{count} {few}"
+    return f"{count} {many}"
+
+
+def documents_ru(count: int) -> str:
+    """``count`` documents in Russian words."""
+    return plural_ru(count, "документ", "документа", "документов")
+
+
+def moment(iso: str) -> str:
+    """``2026-11-03T06:00:00+00:00`` → ``03.11.2026 06:00 (UTC+00:00)``; anything else as it is."""
+    if len(iso) < 16 or iso[10] != "T":
+        return iso
+    offset = iso[19:].replace("Z", "+00:00")
+    return f"{ru_date(iso)} {iso[11:16]}" + (f" (UTC{offset})" if offset else "")
+
+
+def mail_reason(reason: str) -> str:
+    """Why a mail was left alone, in Russian where the reason is a known one."""
+    for english, russian in MAIL_REASONS:
+        if reason.startswith(english):
+            return russian
+    return reason
 
 
 def period_words(entry: dict) -> str:
@@ -90,7 +130,7 @@ def numbers_words(entry: dict) -> str:
     numbers = entry.get("numbers") or []
     if len(numbers) <= 3:
         return ", ".join(f"+{number}" for number in numbers)
-    return f"{len(numbers)} номеров: +{numbers[0]} … +{numbers[-1]}"
+    return f"{plural_ru(len(numbers), 'номер', 'номера', 'номеров')}: +{numbers[0]} … +{numbers[-1]}"
 
 
 def status_words(entry: dict) -> str:
@@ -148,9 +188,18 @@ def ignored_section(ignored: list[dict]) -> str:
     """The mails the robot looked at and left alone."""
     if not ignored:
         return ""
-    fields = ("date", "from", "subject", "reason")
     rows = "\n".join(
-        "<tr>" + "".join(f"<td>{escape(str(mail.get(name) or ''))}</td>" for name in fields) + "</tr>"
+        "<tr>"
+        + "".join(
+            f"<td>{escape(text)}</td>"
+            for text in (
+                moment(mail.get("date") or ""),
+                mail.get("from") or "",
+                mail.get("subject") or "",
+                mail_reason(mail.get("reason") or ""),
+            )
+        )
+        + "</tr>"
         for mail in ignored
     )
     head = "<tr><th>Дата</th><th>От кого</th><th>Тема</th><th>Почему не взято</th></tr>"
@@ -163,10 +212,11 @@ def verdict(entries: list[dict]) -> tuple[str, str]:
     if not entries:
         return "Документов в этом месяце не было.", "attention"
     if all(entry["status"] == "planned" for entry in entries):
-        return f"Пробный запуск: {len(entries)} документов запланировано, ничего не заказано.", "ok"
+        return f"Пробный запуск: запланировано {documents_ru(len(entries))}, ничего не заказано.", "ok"
     if waiting:
-        return f"Требуют внимания: {waiting} из {len(entries)} документов.", "attention"
-    return f"Всё загружено: {len(entries)} документов.", "ok"
+        of_all = plural_ru(len(entries), "документа", "документов", "документов")
+        return f"Требуют внимания: {waiting} из {of_all}.", "attention"
+    return f"Всё загружено: {documents_ru(len(entries))}.", "ok"
 
 
 def render_page(summary: dict) -> str:
@@ -178,7 +228,8 @@ def render_page(summary: dict) -> str:
     environment = {"PRODUCTION": "рабочие системы", "SANDBOX": "песочница (учебные стенды)"}.get(
         summary.get("environment", ""), summary.get("environment", "")
     )
-    started, finished = summary.get("started_at") or "", summary.get("finished_at") or "ещё идёт"
+    started = moment(summary.get("started_at") or "")
+    finished = moment(summary.get("finished_at") or "") or "ещё идёт"
     return f"""<!DOCTYPE html>
 <html lang="ru"><head><meta charset="utf-8">
 <title>Телеком-документы за {escape(month_in_words(summary["period"]))}</title>

@@ -6,7 +6,7 @@ from robot.model import TestSuite as Suite
 
 from libraries.periods import month_in_words
 from libraries.report import EnvironmentInTitle
-from libraries.summary_page import advice, document_line, money, render_page
+from libraries.summary_page import advice, document_line, documents_ru, money, render_page
 
 INVOICE = {
     "login": "9161234567",
@@ -77,16 +77,19 @@ def test_the_page_lists_every_document_per_login_in_russian():
     row = cells.index("Счёт") - 1
     expected = ["277300018417", "Счёт", "01.10.2026–31.10.2026", "", "загружен в Tarifer", "17", "12 345,60 ₽"]
     assert cells[row : row + 7] == expected
-    assert "4 номеров: +79161234567 … +79161234570" in cells and "ошибка" in cells
+    assert "4 номера: +79161234567 … +79161234570" in cells and "ошибка" in cells
     assert "Требуют внимания: 1 из 3 документов." in page
+    assert "Запуск: 03.11.2026 06:00 (UTC+00:00) — 03.11.2026 06:10 (UTC+00:00)." in page
     assert "Tarifer не принял документ" in page, "what a person should do"
     assert not parsed(page).references, "self-contained: no external file"
 
 
 def test_a_month_with_everything_uploaded_says_so_and_lists_the_ignored_mail():
-    stranger = {"date": "Tue, 3 Nov 2026", "from": "x@y.z", "subject": "<b>Счёт</b>", "reason": "not from MAIL_FROM"}
+    stranger = {"date": "2026-11-03T06:05:00+00:00", "from": "x@y.z", "subject": "<b>Счёт</b>",
+                "reason": "the sender is not among MAIL_FROM (@mts.ru)"}
     page = render_page(summary(INVOICE, ignored=[stranger]))
-    assert "Всё загружено: 1 документов." in page and "Требует внимания" not in page
+    assert "Всё загружено: 1 документ." in page and "Требует внимания" not in page
+    assert "отправитель не из списка MAIL_FROM" in parsed(page).cells and "03.11.2026 06:05 (UTC+00:00)" in page
     assert "&lt;b&gt;Счёт&lt;/b&gt;" in page, "whatever a stranger wrote is escaped"
 
 
@@ -102,6 +105,13 @@ def test_one_line_per_document_for_the_report():
     assert "call details of 4 numbers" in document_line(DETAILS)
     waiting = {**INVOICE, "status": "ordered", "tarifer_id": "", "order_id": "5"}
     assert document_line(waiting).endswith("ordered, order 5")
+
+
+def test_russian_plurals():
+    assert [documents_ru(n) for n in (1, 2, 5, 11, 12, 21, 22, 25, 111, 104)] == [
+        "1 документ", "2 документа", "5 документов", "11 документов", "12 документов",
+        "21 документ", "22 документа", "25 документов", "111 документов", "104 документа",
+    ]
 
 
 def test_money_and_months_in_words():
