@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from email.message import EmailMessage
 from pathlib import Path
@@ -32,9 +33,9 @@ from sandbox import dataset
 from sandbox.call_details import render_call_details
 from sandbox.invoice import render_invoice_pdf
 from sandbox.mail import MailServer
-from sandbox.stack import Sandbox, SandboxOptions
+from sandbox.stack import Sandbox, SandboxOptions, write_env_file
 from tests.acceptance.conftest import sandbox_process
-from tests.acceptance.robot_runs import run_robot, start_robot
+from tests.acceptance.robot_runs import ROOT, run_robot, start_robot, tarifer_listing
 from tests.support import send_mail, world_traversable_folder
 
 PERIOD = "2026-10"
@@ -219,17 +220,90 @@ def tree_memory(process: psutil.Process) -> int:
     return total
 
 
-def measured_run(outputdir: Path, settings: dict, suite: str):
-    """A robot run with the peak memory (PSS) of its whole process tree, sampled every 0.2 s."""
-    run = start_robot(outputdir, settings, suite)
-    process, peak = psutil.Process(run.process.pid), 0
-    while run.process.poll() is None:
+def peak_tree_memory(process: subprocess.Popen) -> float:
+    """The peak memory (PSS, MiB) of ``process`` and every process under it, sampled every 0.2 s until it ends."""
+    tree, peak = psutil.Process(process.pid), 0
+    while process.poll() is None:
         try:
-            peak = max(peak, tree_memory(process))
+            peak = max(peak, tree_memory(tree))
         except psutil.Error:
             break
         time.sleep(0.2)  # sampling interval of the memory reading
-    return run.finish(), peak / (1 << 20)
+    return peak / (1 << 20)
+
+
+def measured_run(outputdir: Path, settings: dict, suite: str):
+    """A robot run with the peak memory (PSS) of its whole process tree."""
+    run = start_robot(outputdir, settings, suite)
+    peak = peak_tree_memory(run.process)
+    return run.finish(), peak
+
+
+@dataclass
+class Month:
+    """The figures of one whole month against a sandbox of its own."""
+
+    seconds: float
+    returncode: int
+    uploaded: int
+    """Documents the Tarifer stand-in holds at the end."""
+    peak: float
+    """Peak memory (PSS, MiB) of the process tree."""
+    outputdir: Path | None = None
+    """The robot's results (None for the bare script)."""
+
+    @property
+    def per_document(self) -> float:
+        """Seconds per uploaded document."""
+        return self.seconds / max(self.uploaded, 1)
+
+
+def robot_month(outputdir: Path, *options: str, **settings: str) -> Month:
+    """``robot robot`` through the production path, against ``python -m sandbox`` started with ``options``."""
+    with sandbox_process(*options) as sandbox:
+        run, peak = measured_run(outputdir, dict(sandbox.settings, **settings), "robot")
+        uploaded = len(tarifer_listing(sandbox.settings))
+    return Month(run.seconds, run.returncode, uploaded, peak, run.outputdir)
+
+
+def bare_script_month(folder: Path, *options: str) -> Month:
+    """``python -m tests.bare_month`` (the same month as a bare Playwright script) against a sandbox
+    started with ``options``; what it printed is left in ``folder``."""
+    with sandbox_process(*options) as sandbox:
+        env_file = folder / "sandbox.env"
+        write_env_file(env_file, sandbox.settings)
+        started = time.monotonic()
+        with open(folder / "output.txt", "wb") as output:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "tests.bare_month", str(env_file)],
+                cwd=ROOT,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        peak = peak_tree_memory(process)
+        returncode = process.wait(timeout=900)
+        seconds = time.monotonic() - started
+        uploaded = len(tarifer_listing(sandbox.settings))
+        env_file.unlink()
+    if returncode:
+        print((folder / "output.txt").read_text(encoding="utf-8", errors="replace")[-2000:])
+    return Month(seconds, returncode, uploaded, peak)
+
+
+def month_figures(what: str, month: Month) -> None:
+    """Print a month's wall time, documents, time per document, peak memory and output.xml."""
+    line(f"{what}: wall", f"{month.seconds:.1f} s, exit code {month.returncode}")
+    line("  documents uploaded, time per document", f"{month.uploaded}, {month.per_document:.2f} s")
+    line("  peak memory (PSS) of the process tree with the browser", f"{month.peak:.0f} MiB")
+    if month.outputdir is None:
+        return
+    line("  output.xml", f"{(month.outputdir / 'output.xml').stat().st_size / 1024:.0f} KiB")
+    summary = month.outputdir / "summary.json"
+    if month.returncode and summary.exists():
+        for document in json.loads(summary.read_text(encoding="utf-8"))["documents"]:
+            if document["status"] not in ("uploaded", "skipped"):
+                reason = " ".join(str(document["error"] or document["status"]).split())
+                line(f"  not delivered: {document['kind']} of {document['account']}", reason[:200])
 
 
 def delivery_delay(work: Path) -> None:
@@ -245,19 +319,43 @@ def delivery_delay(work: Path) -> None:
 
 def company_month(work: Path) -> None:
     """The whole month of one login with 20 personal accounts of 40 numbers (XML call details)."""
-    with sandbox_process("--accounts", "20", "--numbers", "40") as company:
-        settings = dict(company.settings, CALL_DETAILS_FORMAT="xml")
-        run, peak = measured_run(work / "company", settings, "robot")
-    documents = json.loads(run.summary_path.read_text(encoding="utf-8"))["documents"]
-    uploaded = sum(entry["status"] == "uploaded" for entry in documents)
-    line("company month 1 login × 20 accounts × 40 numbers: wall", f"{run.seconds:.1f} s, exit code {run.returncode}")
-    line("  documents uploaded, time per document", f"{uploaded}, {run.seconds / max(uploaded, 1):.2f} s")
-    line("  peak memory (PSS) of the process tree: robot, node, browser", f"{peak:.0f} MiB")
-    line("  output.xml", f"{(run.outputdir / 'output.xml').stat().st_size / 1024:.0f} KiB")
+    month = robot_month(work / "company", "--accounts", "20", "--numbers", "40", CALL_DETAILS_FORMAT="xml")
+    month_figures("company month 1 login × 20 accounts × 40 numbers", month)
     rebot = [sys.executable, "-m", "robot.rebot", "--outputdir", str(work / "rebot"), "--output", "NONE"]
     started = time.perf_counter()
-    subprocess.run([*rebot, str(run.outputdir / "output.xml")], capture_output=True, check=False)
+    subprocess.run([*rebot, str(month.outputdir / "output.xml")], capture_output=True, check=False)
     line("  writing its log.html and report.html (rebot)", f"{time.perf_counter() - started:.2f} s")
+
+
+NO_DELAY = ("--delivery-delay", "0")
+
+
+def robot_and_bare_script(work: Path) -> None:
+    """The whole month of 1 login × 3 personal accounts by the robot and by a bare Playwright script
+    (``tests/bare_month.py``) on identical fresh sandboxes, the operator's mail at once."""
+    options = ("--logins", "1", "--accounts", "3", *NO_DELAY)
+    robot = robot_month(work / "robot-1x3", *options)
+    month_figures("whole month 1 login × 3 accounts, robot", robot)
+    bare = bare_script_month(work / "bare-1x3", *options)
+    month_figures("the same month, bare Playwright script", bare)
+    line("  robot / bare script, wall time", f"{robot.seconds / bare.seconds:.2f}")
+
+
+def company_size(work: Path) -> None:
+    """Time per document of a company of 20 personal accounts against one of 3 (15 numbers each, 1 login)."""
+    months = {}
+    for accounts in ("3", "20"):
+        options = ("--logins", "1", "--accounts", accounts, "--numbers", "15", *NO_DELAY)
+        months[accounts] = robot_month(work / f"company-{accounts}x15", *options)
+        month_figures(f"whole month 1 login × {accounts} accounts × 15 numbers", months[accounts])
+    ratio = months["20"].per_document / months["3"].per_document
+    line("  time per document, 20 accounts / 3 accounts", f"{ratio:.2f}")
+
+
+def several_logins(work: Path) -> None:
+    """The whole month of 3 logins × 10 personal accounts in one run (MTS_LOGINS_FILE)."""
+    month = robot_month(work / "logins-3x10", "--logins", "3", "--accounts", "10", *NO_DELAY)
+    month_figures("whole month 3 logins × 10 accounts, one run", month)
 
 
 def main() -> None:
@@ -266,6 +364,9 @@ def main() -> None:
         whole_month(Path(work))  # first: its figure is the largest child process so far
         delivery_delay(Path(work))
         company_month(Path(work))
+        robot_and_bare_script(Path(work))
+        company_size(Path(work))
+        several_logins(Path(work))
         documents(Path(work))
         stand_ins()
         large_call_details(Path(work))
