@@ -35,7 +35,9 @@ from robot.api.deco import keyword, library
 from libraries.ownership import Ownership
 from libraries.summary_page import document_line, render_page
 
-STATUSES = ("ordering", "ordered", "received", "uploaded", "failed", "skipped")
+STATUSES = ("ordering", "ordered", "received", "uploaded", "failed", "skipped", "planned")
+PLANS = ("order", "skip", "continue")
+"""What a real run would do with a ``planned`` document (plan mode, ``MODE=plan``)."""
 OUTSTANDING = ("ordering", "ordered", "received")
 """Statuses a later run continues from."""
 FIELDS = (
@@ -54,6 +56,7 @@ FIELDS = (
     "tarifer_id",
     "message_id",
     "amount",
+    "plan",
     "error",
 )
 STATE_VERSION = 2
@@ -166,9 +169,10 @@ class Ledger:
         self.documents: dict[str, dict] = {}
         self.state: dict = empty_state()
         self.ownership = Ownership()
+        self.plan = False
 
     @keyword("Start Ledger")
-    def start_ledger(self, environment: str, period: str, output_dir: str, state_file: str) -> None:
+    def start_ledger(self, environment: str, period: str, output_dir: str, state_file: str, plan: bool = False) -> None:
         """Lock the ledger state ``state_file`` and begin the summary in ``output_dir/summary.json``.
 
         A second run on the same state while this one runs stops here, saying
@@ -176,6 +180,10 @@ class Ledger:
         account kept in the state (what earlier runs did for ``period``), so a
         rerun never leaves an emptier summary. Suites run under the suite that
         started the ledger add to the same summary.
+
+        With ``plan`` (plan mode) the state is read but never written: the
+        plan goes into the summary only, and the next real run finds the
+        state exactly as it was.
         """
         if not self.ownership.claim():
             return
@@ -186,6 +194,7 @@ class Ledger:
         except LedgerLocked:
             self.ownership.release()
             raise
+        self.plan = bool(plan)
         self.summary_path = Path(output_dir) / "summary.json"
         self.period = period
         self.run = {"environment": environment, "period": period, "started_at": now_iso(), "finished_at": None}
@@ -254,6 +263,10 @@ class Ledger:
         """
         if status not in STATUSES:
             raise ValueError(f"Unknown status '{status}'; expected one of {', '.join(STATUSES)}.")
+        if self.plan and status not in ("planned", "failed"):
+            raise ValueError(f"Plan mode orders, collects and uploads nothing: status '{status}' refused.")
+        if status == "planned" and (not self.plan or facts.get("plan") not in PLANS):
+            raise ValueError(f"Only plan mode plans, and its plan is one of {', '.join(PLANS)}.")
         unknown = set(facts) - set(FIELDS)
         if unknown:
             raise ValueError(f"Unknown document facts: {', '.join(sorted(unknown))}.")
@@ -386,5 +399,6 @@ class Ledger:
         return empty_state()
 
     def _save(self) -> None:
-        write_json(self.state_path, self.state)
+        if not self.plan:
+            write_json(self.state_path, self.state)
         write_json(self.summary_path, self.summary())

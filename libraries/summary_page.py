@@ -25,6 +25,11 @@ STATUS_WORDS = {
     "planned": "запланирован (пробный запуск)",
     "failed": "ошибка",
 }
+PLAN_WORDS = {
+    "order": "план: будет заказан",
+    "skip": "план: уже в Tarifer, заказа не будет",
+    "continue": "план: будет продолжен заказ прошлого запуска",
+}
 NEEDS_A_PERSON = ("failed", "ordering", "ordered", "received")
 """Statuses at the end of a run that a person should look at."""
 
@@ -135,6 +140,8 @@ def numbers_words(entry: dict) -> str:
 
 def status_words(entry: dict) -> str:
     """The status in Russian words, with the order number while waiting."""
+    if entry["status"] == "planned":
+        return PLAN_WORDS.get(entry.get("plan"), STATUS_WORDS["planned"])
     words = STATUS_WORDS.get(entry["status"], entry["status"])
     if entry["status"] == "ordered" and entry.get("order_id"):
         words += f" (заказ № {entry['order_id']})"
@@ -248,7 +255,7 @@ def render_page(summary: dict) -> str:
 def document_line(entry: dict) -> str:
     """A document in one line for report.html: account, document, period, outcome."""
     kind = "invoice" if entry["kind"] == "invoice" else f"call details of {len(entry.get('numbers') or [])} numbers"
-    outcome = entry["status"]
+    outcome = entry["status"] + (f": {entry['plan']}" if entry.get("plan") else "")
     if entry.get("tarifer_id"):
         outcome += f", Tarifer id {entry['tarifer_id']}"
     elif entry.get("order_id"):

@@ -78,11 +78,15 @@ Order The Call Details Unless Done Before
     [Arguments]    ${group}
     ${key}=    Add Call Details    ${group}
     TRY
-        ${status}=    Continue An Interrupted Order    ${key}
-        IF    $status    RETURN
+        IF    not ${PLAN}
+            ${status}=    Continue An Interrupted Order    ${key}
+            IF    $status    RETURN
+        END
         ${record}=    Tarifer Record Of    ${group}[account]    call_details
         ...    ${SETTINGS}[CALL_DETAILS_FROM]    ${SETTINGS}[CALL_DETAILS_TO]    @{group}[numbers]
-        IF    $record
+        IF    ${PLAN}
+            Plan The Document    ${key}    ${record}
+        ELSE IF    $record
             Mark Document    ${key}    skipped    tarifer_id=${record}[id]    sha256=${record}[sha256]
         ELSE
             IF    $group['whole_account']

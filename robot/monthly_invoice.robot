@@ -81,14 +81,19 @@ Personal Accounts To Handle
 Order The Invoice Unless Done Before
     [Documentation]    Orders the invoice of one personal account, unless Tarifer already
     ...    holds it (skipped) or an earlier run ordered it (continued, looked up in the
-    ...    portal's history when that run died in the middle of ordering).
+    ...    portal's history when that run died in the middle of ordering). Plan mode
+    ...    only writes down which of the three it would be.
     [Arguments]    ${account}
     ${key}=    Add Invoice    ${account}
     TRY
-        ${status}=    Continue An Interrupted Order    ${key}
-        IF    $status    RETURN
+        IF    not ${PLAN}
+            ${status}=    Continue An Interrupted Order    ${key}
+            IF    $status    RETURN
+        END
         ${record}=    Tarifer Record Of    ${account}    invoice    ${PERIOD_FROM}    ${PERIOD_TO}
-        IF    $record
+        IF    ${PLAN}
+            Plan The Document    ${key}    ${record}
+        ELSE IF    $record
             Mark Document    ${key}    skipped    tarifer_id=${record}[id]    sha256=${record}[sha256]
         ELSE
             Drag Personal Account Into The Selection    ${account}

@@ -21,6 +21,8 @@ def get_variables():
         "PERIOD_TO": last.isoformat(),
         "HEADLESS": os.environ.get("HEADLESS", "true").lower() != "false",
         "BROWSER_TIMEOUT": os.environ.get("BROWSER_TIMEOUT", "30s"),
+        # run: the month for real; plan: log in, look at every screen, order, collect and upload nothing.
+        "MODE": os.environ.get("MODE", "").strip().lower() or "run",
         # Set by the whole month's suite tree (robot/__init__.robot); a routine run alone does it all itself.
         "WHOLE_MONTH": False,
         # The login whose browser is open (the routines of one login share it); empty when none is.

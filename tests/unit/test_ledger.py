@@ -56,6 +56,7 @@ def test_summary_has_the_contract_shape_after_every_change(tmp_path):
         "tarifer_id": None,
         "message_id": None,
         "amount": None,
+        "plan": None,
         "error": None,
     }
     ledger.finish_ledger()
@@ -228,3 +229,38 @@ def test_a_state_file_of_the_first_version_is_read(tmp_path):
     state_file(tmp_path).write_text(json.dumps(old), encoding="utf-8")
     ledger = start(tmp_path)
     assert ledger.state["outstanding"] == {"k": {"status": "ordered", "order_id": "5"}}
+
+
+def test_plan_mode_plans_in_the_summary_and_leaves_the_state_as_it_was(tmp_path):
+    ledger = start(tmp_path)
+    ordered = add(ledger, "277300000001")
+    ledger.mark_document(ordered, "ordered", order_id="1")
+    RUNNING.pop().finish_ledger()
+    before = state_file(tmp_path).read_bytes()
+
+    plan = Ledger()
+    plan.start_ledger("SANDBOX", "2026-10", str(tmp_path), str(state_file(tmp_path)), plan=True)
+    RUNNING.append(plan)
+    continued, new = add(plan, "277300000001"), add(plan, "277300000002")
+    assert plan.document_status(continued) == "ordered", "the earlier order is known to the plan"
+    plan.mark_document(continued, "planned", plan="continue")
+    plan.mark_document(new, "planned", plan="order")
+    for status in ("ordering", "ordered", "received", "uploaded", "skipped"):
+        with pytest.raises(ValueError, match="Plan mode orders, collects and uploads nothing"):
+            plan.mark_document(new, status)
+    with pytest.raises(ValueError, match="plan is one of order, skip, continue"):
+        plan.mark_document(new, "planned", plan="maybe")
+    plan.fail_document(new, "not listed")
+    plan.mark_document(new, "planned", plan="order")
+    RUNNING.pop().finish_ledger()
+    assert state_file(tmp_path).read_bytes() == before, "the next real run finds the state as it was"
+    assert [(entry["account"], entry["status"], entry["plan"]) for entry in summary(tmp_path)["documents"]] == [
+        ("277300000001", "planned", "continue"),
+        ("277300000002", "planned", "order"),
+    ]
+
+
+def test_only_plan_mode_plans(tmp_path):
+    ledger = start(tmp_path)
+    with pytest.raises(ValueError, match="Only plan mode plans"):
+        ledger.mark_document(add(ledger), "planned", plan="order")

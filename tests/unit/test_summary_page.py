@@ -129,3 +129,14 @@ def test_only_the_top_suite_gets_environment_and_period_in_its_name():
     alone = Suite(name="Monthly Invoice", metadata={"Environment": "SANDBOX", "Period": "2026-10"})
     alone.visit(EnvironmentInTitle())
     assert alone.name == "Monthly Invoice · SANDBOX · 2026-10"
+
+
+def test_a_plan_says_what_a_real_run_would_do():
+    planned = [
+        {**INVOICE, "status": "planned", "plan": "order", "tarifer_id": "", "amount": None},
+        {**INVOICE, "account": "277300000002", "status": "planned", "plan": "skip", "amount": None},
+    ]
+    page = render_page(summary(*planned))
+    assert "Пробный запуск: запланировано 2 документа, ничего не заказано." in page
+    assert "план: будет заказан" in page and "план: уже в Tarifer, заказа не будет" in page
+    assert document_line(planned[0]) == "277300018417 · invoice · 2026-10-01–2026-10-31 · planned: order"
