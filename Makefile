@@ -9,17 +9,23 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := chromium dovecot-imapd dovecot-lmtpd fonts-dejavu-core openssl python3-venv
+# gcc, libc6-dev and python3-dev build evdev (pynput's, under rpaframework), which PyPI has only as source
+APT_PACKAGES := chromium dovecot-imapd dovecot-lmtpd fonts-dejavu-core openssl python3-venv gcc libc6-dev python3-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ROBOT := $(BIN)/robot --argumentfile robot/options.args
 SUITES := robot
 ROBOT_SOURCES := robot resources
+DOCS := docs
+# actionlint checks the scheduled workflow; the shell of its steps goes through
+# the pinned shellcheck of the venv, never whichever one PATH offers (or none)
+ACTIONLINT := $(BIN)/actionlint -shellcheck=$(BIN)/shellcheck -pyflakes=
 
-.PHONY: help install system-packages run test lint unit dryrun acceptance benchmark clean
+.PHONY: help install system-packages run test lint unit dryrun acceptance benchmark docs clean
 
 help:
 	@echo "make run    the monthly routine (sandbox unless production settings are set)"
-	@echo "make test   every check: robocop, pytest, robot --dryrun, acceptance"
+	@echo "make test   every check: robocop, ruff, actionlint, pytest, robot --dryrun, acceptance"
+	@echo "make docs   keyword documentation (libdoc) of every library and resource into $(DOCS)/"
 
 install: system-packages $(VENV)/.installed
 
@@ -50,7 +56,9 @@ test: install lint unit dryrun acceptance
 lint: $(VENV)/.installed
 	$(BIN)/robocop check $(ROBOT_SOURCES)
 	$(BIN)/robocop format --check $(ROBOT_SOURCES)
-	$(BIN)/ruff check libraries sandbox variables tests
+	$(BIN)/ruff check libraries sandbox variables tests .ci/ledger-state
+	$(ACTIONLINT) .github/workflows/monthly.yml
+	$(BIN)/shellcheck .ci/run
 
 unit: $(VENV)/.installed
 	$(BIN)/pytest -q tests/unit
@@ -64,6 +72,12 @@ acceptance: install
 benchmark: install
 	$(BIN)/python -m tests.benchmark
 
+# libdoc HTML of every @library class in libraries/ and every resources/*.resource
+# (libraries/keyword_docs.py finds them), with docs/index.html linking them
+docs: $(VENV)/.installed
+	rm -rf $(DOCS)
+	$(BIN)/python -m libraries.keyword_docs $(DOCS)
+
 clean:
-	rm -rf results/* $(VENV)
+	rm -rf results/* $(DOCS) $(VENV)
 	touch results/.gitkeep
