@@ -24,6 +24,7 @@ from robot.api.deco import keyword, library
 from robot.api.types import Secret
 
 from libraries.logins import groups_from, read_logins_file
+from libraries.notify import notification_settings
 from libraries.ownership import Ownership
 from libraries.periods import period_bounds
 from variables import production, sandbox
@@ -49,7 +50,8 @@ def read_settings(environ: dict[str, str], period: str) -> dict:
         raise RuntimeError("Missing production settings: " + "; ".join(missing))
     settings = {name: environ.get(name, "") for name in production.REQUIRED}
     for name, (default, _) in production.OPTIONAL.items():
-        settings[name] = environ.get(name, "").strip() or default
+        value = environ.get(name, "")
+        settings[name] = (value if name in production.SECRETS else value.strip()) or default
     for name in production.SECRETS:
         settings[name] = Secret(settings[name])
     settings["MTS_ACCOUNTS"] = [item.strip() for item in settings["MTS_ACCOUNTS"].split(",") if item.strip()]
@@ -57,6 +59,7 @@ def read_settings(environ: dict[str, str], period: str) -> dict:
     settings["MAX_DOCUMENT_SIZE"] = whole_number(settings, "MAX_DOCUMENT_SIZE", minimum=1)
     settings["LEDGER_STATE_FILE"] = str(Path(settings["LEDGER_STATE_FILE"] or DEFAULT_STATE_FILE).absolute())
     settings.update(call_details_settings(settings, period))
+    settings.update(notification_settings(settings))
     settings["LOGINS"] = logins_of(settings, environ)
     return settings_of_login(settings, "")
 

@@ -4,8 +4,11 @@ dovecot serves the mailboxes over IMAPS only (implicit TLS with a self-signed
 certificate, Maildir storage, ``passwd-file`` users) and accepts deliveries
 over LMTP on a loopback port. An aiosmtpd receiver in front of it speaks SMTP
 and relays every message to LMTP, so anything that can send mail (the portal
-stand-in, a test, ``swaks``) delivers into the mailboxes. Clients verify TLS
-against ``MailServer.ca_file``.
+stand-in, a test, ``swaks``) delivers into the mailboxes. The receiver offers
+STARTTLS with the same certificate and, once TLS is up, AUTH PLAIN/LOGIN with
+the mailbox users' passwords, as a submission server does; neither is
+required, so plain SMTP from the portal stand-in or a test still delivers.
+Clients verify TLS against ``MailServer.ca_file``.
 
 Everything lives in one work folder::
 
@@ -22,6 +25,7 @@ import grp
 import logging
 import os
 import pwd
+import secrets
 import signal
 import smtplib
 import socket
@@ -34,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 log = logging.getLogger(__name__)
 
@@ -247,10 +252,40 @@ class LmtpRelay:
         return None
 
 
+def server_tls_context(cert_file: Path, key_file: Path) -> ssl.SSLContext:
+    """The receiver's side of STARTTLS: the mail server's certificate, no client certificates asked."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert_file, key_file)
+    return context
+
+
+class MailboxAuthenticator:
+    """aiosmtpd ``authenticator``: AUTH PLAIN/LOGIN succeeds with a mailbox user's own password."""
+
+    def __init__(self, users: dict[str, str]):
+        self._users = users
+
+    def __call__(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
+        if isinstance(auth_data, LoginPassword):
+            user = auth_data.login.decode("utf-8", "replace")
+            password = self._users.get(user)
+            if password is not None and secrets.compare_digest(auth_data.password, password.encode()):
+                log.info("SMTP login of %s", user)
+                return AuthResult(success=True, auth_data=auth_data)
+            log.info("refused SMTP login of %s", user)
+        return AuthResult(success=False, handled=False)
+
+    def __repr__(self) -> str:
+        return f"MailboxAuthenticator({len(self._users)} users)"
+
+
 class MailServer:
     """dovecot (IMAPS, self-signed cert, Maildir, passwd-file users) + an aiosmtpd SMTP receiver.
 
-    The receiver relays every message to dovecot's LMTP.
+    The receiver relays every message to dovecot's LMTP. It offers STARTTLS
+    with the same certificate and then AUTH with the mailbox users' passwords;
+    neither is required.
 
     ``users`` maps addresses to passwords, e.g. ``{"robot@sandbox.test": "secret"}``.
     Ports are chosen when the server starts. The certificate is made once per
@@ -319,6 +354,11 @@ class MailServer:
                 hostname=self.host,
                 port=self.smtp_port,
                 data_size_limit=MAX_MESSAGE_BYTES,
+                tls_context=server_tls_context(self.ca_file, self.key_file),
+                require_starttls=False,
+                authenticator=MailboxAuthenticator(self.users),
+                auth_required=False,
+                auth_require_tls=True,
             )
             self._controller.start()
         except BaseException:

@@ -33,6 +33,14 @@ OPTIONAL = {
     "CALL_DETAILS_TO": ("", "last day of the call details, YYYY-MM-DD; empty means the period's last"),
     "CALL_DETAILS_GROUPS": ("", "named groups of numbers per personal account: JSON, or a JSON file's path"),
     "LEDGER_STATE_FILE": ("", "unfinished orders, mails taken, uploads; default state/ledger-state.json"),
+    "NOTIFY_EMAIL": ("", "who gets the month's summary by e-mail at the end of every run: comma-separated addresses"),
+    "SMTP_HOST": ("", "SMTP server the summary is sent through (needed with NOTIFY_EMAIL)"),
+    "SMTP_PORT": ("", "SMTP port; empty means 587, or 465 with SMTP_TLS=ssl"),
+    "SMTP_TLS": ("starttls", "starttls, ssl (implicit TLS) or none (only towards this machine)"),
+    "SMTP_USER": ("", "SMTP login; empty means the server takes the mail without one"),
+    "SMTP_PASSWORD": ("", "SMTP password"),
+    "SMTP_CA_FILE": ("", "PEM file of trusted certificates for the SMTP server; empty means the system's"),
+    "SMTP_FROM": ("", "sender of the summary; empty means SMTP_USER if it is an address, else REPORT_EMAIL"),
 }
 
 ONE_LOGIN_SHORTCUT = ("MTS_LOGIN", "MTS_PASSWORD")
@@ -50,4 +58,6 @@ RUN_OPTIONS = (
 
 CALL_DETAILS_FORMATS = ("pdf", "xml", "html")
 
-SECRETS = ("MTS_PASSWORD", "IMAP_PASSWORD", "TARIFER_TOKEN")
+SMTP_TLS_MODES = ("starttls", "ssl", "none")
+
+SECRETS = ("MTS_PASSWORD", "IMAP_PASSWORD", "TARIFER_TOKEN", "SMTP_PASSWORD")
