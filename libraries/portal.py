@@ -2,7 +2,8 @@
 
 The Browser steps live in ``resources/portal.resource``; this library turns
 the portal's Russian messages into decisions: is a login refusal worth a
-second attempt (never), which order number did the portal give.
+second attempt (never), which order number did the portal give. The portal's
+wording comes from ``variables/portal_locators.py``, the one place for it.
 """
 
 from __future__ import annotations
@@ -12,28 +13,17 @@ from datetime import date, datetime, timedelta
 
 from robot.api.deco import keyword, library
 
-# Known texts of the real portal (shared with the stand-in) and what they mean.
-LOGIN_REFUSALS = {
-    "Неверный пароль": "the password was refused",
-    "Вы ввели телефон в неверном формате": "the number is not in the 10-digit format",
-    "Введите символы, которые вы видите на картинке": "the portal asks for a captcha; a person must log in once",
-    "Учетная запись заблокирована": "the account is locked after too many attempts; contact the personal manager",
-    "Получение запрошенной информации в данный момент недоступно": "the portal is temporarily unavailable",
-}
+from variables import portal_locators as labels
 
-ORDER_NUMBER = re.compile(r"№\s*(\d+)")
+LOGIN_REFUSALS = labels.LOGIN_REFUSALS
+"""Known refusals of the real portal (shared with the stand-in) and what they mean."""
+
+ORDER_NUMBER = re.compile(labels.ORDER_CONFIRMATION)
 DOCUMENT_TITLES = {
-    "invoice": "Сформированные счета закрытых расчётных периодов",
-    "call_details": "Детализация разговоров",
+    "invoice": labels.INVOICE_DOCUMENT,
+    "call_details": labels.CALL_DETAILS_DOCUMENT,
 }
-HISTORY_COLUMNS = {
-    "account": "Лицевой счёт",
-    "action": "Действие",
-    "period": "Период",
-    "at": "Дата",
-    "order_id": "Номер заказа",
-    "numbers": "Абонентские номера",
-}
+HISTORY_COLUMNS = labels.HISTORY_COLUMNS
 """The columns of «История действий» the robot reads, by their headings."""
 HISTORY_SLACK = timedelta(days=1)
 """How much earlier than the robot's intent an order in the history may be dated and still be
@@ -114,6 +104,47 @@ def _ru_day(iso_day: str) -> str:
     return date.fromisoformat(iso_day).strftime("%d.%m.%Y")
 
 
+def portal_date(iso_day: str) -> str:
+    """A ``YYYY-MM-DD`` day as it is typed into the portal's date fields (``31.10.2026``)."""
+    return date.fromisoformat(iso_day).strftime(labels.DATE_FORMAT)
+
+
+def period_option(period: str) -> str:
+    """How the «Период» list names a ``YYYY-MM`` billing month: «Октябрь 2026»."""
+    year, month = (int(part) for part in period.split("-"))
+    return labels.PERIOD_OPTION.format(month=labels.MONTHS[month - 1], year=year)
+
+
+def tree_page_position(text: str) -> tuple[int, int]:
+    """The page shown and the pages there are, from the left pane's «Страница 2 из 3»."""
+    match = re.search(labels.TREE_READING["page"], " ".join(text.split()))
+    if not match:
+        raise AssertionError(f"The left pane's page label «{text}» does not read like «{labels.TREE_PAGE}».")
+    return int(match.group(1)), int(match.group(2))
+
+
+def numbers_chosen(text: str) -> int:
+    """How many numbers the «Документ» window says are chosen: «Выбрано 5 номеров» → 5."""
+    match = re.search(labels.NUMBERS_CHOSEN_PATTERN, " ".join(text.split()))
+    if not match:
+        raise AssertionError(f"The «Документ» window's «{text}» does not read like «{labels.NUMBERS_CHOSEN}».")
+    return int(match.group(1))
+
+
+def screen(name: str) -> dict:
+    """A screen of ``labels.SCREENS``: its screenshot name, its window and its labels with their locators."""
+    if name not in labels.SCREENS:
+        known = ", ".join(f"«{known}»" for known in labels.SCREENS)
+        raise AssertionError(f"No screen «{name}» in the locators file; it lists {known}.")
+    return labels.SCREENS[name]
+
+
+def missing_labels_message(name: str, missing: list[str]) -> str:
+    """What plan mode says of a screen without some of its labels, naming every one."""
+    named = ", ".join(f"«{label}»" for label in missing)
+    return f"Screen «{name}»: {named} {'is' if len(missing) == 1 else 'are'} not there"
+
+
 def _history_time(text: str) -> datetime | None:
     try:
         return datetime.strptime(" ".join(text.split()), "%d.%m.%Y %H:%M:%S")
@@ -188,6 +219,40 @@ class Portal:
         nothing was placed.
         """
         return matching_order(history, document)
+
+    @keyword("Portal Date")
+    def portal_date(self, iso_day: str) -> str:
+        """Return the ``YYYY-MM-DD`` day as the portal's date fields take it, e.g. ``31.10.2026``."""
+        return portal_date(iso_day)
+
+    @keyword("Period Option")
+    def period_option(self, period: str) -> str:
+        """Return how the «Период» list names the ``YYYY-MM`` month, e.g. «Октябрь 2026»."""
+        return period_option(period)
+
+    @keyword("Tree Page Position")
+    def tree_page_position(self, text: str) -> tuple[int, int]:
+        """Return the page shown and the number of pages from the left pane's «Страница N из M»."""
+        return tree_page_position(text)
+
+    @keyword("Numbers Chosen")
+    def numbers_chosen(self, text: str) -> int:
+        """Return how many numbers the «Документ» window's «Выбрано N номеров» says are chosen."""
+        return numbers_chosen(text)
+
+    @keyword("Screen")
+    def screen(self, name: str) -> dict:
+        """Return the screen ``name`` of the locators file: ``screenshot``, ``window`` and ``labels``.
+
+        Fails naming the screens there are when there is no such screen.
+        """
+        return screen(name)
+
+    @keyword("Fail For Missing Labels")
+    def fail_for_missing_labels(self, name: str, *missing: str) -> None:
+        """Fail naming the screen and every label of it that is not there; pass when none is missing."""
+        if missing:
+            raise AssertionError(missing_labels_message(name, list(missing)))
 
     @keyword("Add Hierarchy Page")
     def add_hierarchy_page(self, found: dict, page: list) -> None:

@@ -70,6 +70,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     # For tests: the nodes a page of the account tree shows (the real portal's 300).
     parser.add_argument("--page-size", type=whole_number(1), default=TREE_PAGE_SIZE, help=argparse.SUPPRESS)
+    # For tests of the robot's plan mode: a label the portal leaves out of every page, e.g. "Текущая выборка".
+    parser.add_argument("--without-label", default=None, metavar="TEXT", help=argparse.SUPPRESS)
     parser.add_argument(
         "--delivery-delay",
         type=float,
@@ -130,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         accounts=args.accounts,
         numbers=args.numbers,
         page_size=args.page_size,
+        without_label=args.without_label,
     )
     written: tuple[Path, ...] = ()
     try:

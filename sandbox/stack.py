@@ -23,6 +23,13 @@ in the data set's order::
 
 The file holds no secret (passwords stay in the environment); the sandbox
 writes ``accounts`` for every login and no ``call_details_groups``.
+
+The mail server has a second mailbox, the finance team's
+(``SANDBOX_FINANCE_EMAIL``, its password ``SANDBOX_FINANCE_PASSWORD``, read
+over IMAPS like the robot's). The settings send the run's notification
+through the SMTP receiver with STARTTLS, verified against the mail server's
+certificate, logged in as the robot's mailbox; ``NOTIFY_EMAIL`` is not
+written: set it (e.g. to the finance mailbox) to have the summary mailed.
 """
 
 from __future__ import annotations
@@ -43,6 +50,8 @@ from sandbox.tarifer import create_app as create_tarifer
 log = logging.getLogger(__name__)
 
 ROBOT_MAILBOX = "robot@sandbox.test"
+FINANCE_MAILBOX = "finance@sandbox.test"
+"""Where a person (or a test) has the run's summary mailed: ``NOTIFY_EMAIL=finance@sandbox.test``."""
 
 
 @dataclass
@@ -68,6 +77,8 @@ class SandboxOptions:
     """Numbers per personal account (None: the default data set's three to six)."""
     page_size: int = TREE_PAGE_SIZE
     """Nodes (accounts and numbers) per page of the portal's account tree."""
+    without_label: str | None = None
+    """A label the portal leaves out of every page (a test of the robot's plan mode), or None."""
 
 
 class Sandbox:
@@ -85,6 +96,7 @@ class Sandbox:
         )
         self.passwords = {login.login: secrets.token_urlsafe(12) for login in self.logins}
         self.mailbox_password = secrets.token_urlsafe(12)
+        self.finance_password = secrets.token_urlsafe(12)
         self.tarifer_token = secrets.token_urlsafe(24)
         self.mail: MailServer | None = None
         self.portal_app = None
@@ -96,7 +108,8 @@ class Sandbox:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.data_dir, 0o755)
         try:
-            self.mail = MailServer(self.data_dir / "mail", {ROBOT_MAILBOX: self.mailbox_password}).start()
+            mailboxes = {ROBOT_MAILBOX: self.mailbox_password, FINANCE_MAILBOX: self.finance_password}
+            self.mail = MailServer(self.data_dir / "mail", mailboxes).start()
             tarifer_app = create_tarifer(self.data_dir / "tarifer", self.tarifer_token)
             self.tarifer = ServerThread(tarifer_app).start()
             portal_app = create_portal(
@@ -111,6 +124,7 @@ class Sandbox:
                 zip_above_bytes=self.options.zip_above_bytes,
                 document_size=self.options.document_size,
                 tree_page_size=self.options.page_size,
+                without_label=self.options.without_label,
             )
             portal_app.config.update({FAULTS[name]: True for name in self.options.faults})
             self.portal_app = portal_app
@@ -162,6 +176,15 @@ class Sandbox:
             # the portal stand-in mails within seconds, so the robot may look often
             "MAIL_TIMEOUT": str(int(60 + 10 * self.options.delivery_delay)),
             "MAIL_POLL_INTERVAL": "0.5",
+            # the run's notification (sent once NOTIFY_EMAIL is set): the receiver, STARTTLS, verified
+            "SMTP_HOST": self.mail.host,
+            "SMTP_PORT": str(self.mail.smtp_port),
+            "SMTP_TLS": "starttls",
+            "SMTP_CA_FILE": str(self.mail.ca_file),
+            "SMTP_USER": ROBOT_MAILBOX,
+            "SMTP_PASSWORD": self.mailbox_password,
+            "SANDBOX_FINANCE_EMAIL": FINANCE_MAILBOX,
+            "SANDBOX_FINANCE_PASSWORD": self.finance_password,
             "SANDBOX_SMTP_PORT": str(self.mail.smtp_port),
             "SANDBOX_DATA_DIR": str(self.data_dir),
         }

@@ -21,11 +21,19 @@ from sandbox.portal.errors import NotFound, PortalError
 from sandbox.portal.faults import FAULTS, WRONG_DOCUMENT
 from sandbox.portal.journal import JsonLines, now_iso
 from sandbox.portal.orders import CALL_DETAILS, Order, OrderBook
-from sandbox.portal.periods import closed_periods, default_details_period, earliest_details_day
+from sandbox.portal.periods import closed_periods, default_details_period, earliest_details_day, format_day
 from sandbox.portal.selection import SelectionView
 from sandbox.portal.sessions import PortalSession, SessionStore
 from sandbox.portal.tree import TREE_PAGE_SIZE
-from sandbox.portal.views import EXTENSION, TREE_PAGE_SIZE_KEY, blueprint, refuse_during_outage, root_redirect
+from sandbox.portal.views import (
+    EXTENSION,
+    TREE_PAGE_SIZE_KEY,
+    WITHOUT_LABEL_KEY,
+    blueprint,
+    leave_out_label,
+    refuse_during_outage,
+    root_redirect,
+)
 
 log = logging.getLogger(__name__)
 
@@ -157,14 +165,14 @@ class Portal:
         return closed_periods(self.today(), self.history_months)
 
     def details_dates(self) -> dict[str, str]:
-        """The «Период с … по …» fields: proposed dates and the allowed range, ``YYYY-MM-DD``."""
+        """The «Период с … по …» fields: proposed dates and the days kept, as ``dd.mm.yyyy``."""
         today = self.today()
         first, last = default_details_period(today, self.details_history_days)
         return {
-            "from": first.isoformat(),
-            "to": last.isoformat(),
-            "min": earliest_details_day(today, self.details_history_days).isoformat(),
-            "max": (today - timedelta(days=1)).isoformat(),
+            "from": format_day(first),
+            "to": format_day(last),
+            "min": format_day(earliest_details_day(today, self.details_history_days)),
+            "max": format_day(today - timedelta(days=1)),
         }
 
     def wait_deliveries(self, timeout: float | None = None) -> bool:
@@ -191,6 +199,7 @@ def create_app(
     zip_above_bytes: int = DEFAULT_ZIP_ABOVE_BYTES,
     document_size: int | None = None,
     tree_page_size: int = TREE_PAGE_SIZE,
+    without_label: str | None = None,
     today: Callable[[], date] = date.today,
 ) -> Flask:
     """Return the portal as a Flask app; its Portal is ``app.extensions["portal"]``.
@@ -203,6 +212,10 @@ def create_app(
     The account tree shows ``tree_page_size`` nodes a page
     (``app.config["TREE_PAGE_SIZE"]``, read on every request).
 
+    ``without_label`` (``app.config["WITHOUT_LABEL"]``), a test option, leaves
+    that label out of every page and API answer, as a portal version that
+    dropped or renamed it would: the robot's plan mode must name it.
+
     ``app.config["OUTAGE"] = True`` makes every page and API call answer 503;
     ``app.config["WRONG_DOCUMENT"] = True`` makes the e-mails built from then
     on carry a wrong document (see ``FAULTS``).
@@ -210,6 +223,7 @@ def create_app(
     app = Flask(__name__, static_url_path="/selfcare/static")
     app.config["OUTAGE"] = False
     app.config[TREE_PAGE_SIZE_KEY] = tree_page_size
+    app.config[WITHOUT_LABEL_KEY] = without_label or None
     app.config.update({key: False for key in FAULTS.values()})
     app.json.ensure_ascii = False
     app.extensions[EXTENSION] = Portal(
@@ -229,6 +243,7 @@ def create_app(
         document_size=document_size,
     )
     app.before_request(refuse_during_outage)
+    app.after_request(leave_out_label)
     app.register_blueprint(blueprint)
     app.add_url_rule("/", "root", root_redirect)
     return app

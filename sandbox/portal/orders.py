@@ -137,7 +137,11 @@ class OrderBook:
         return {"period": period}
 
     def _call_details_terms(self, payload: dict, selection: SelectionView, today: date) -> dict:
-        """The selected numbers and the checked dates of a call details order."""
+        """The selected numbers and the checked dates of a call details order.
+
+        The dates come as typed into «Период с … по …» (``dd.mm.yyyy``); the
+        order log keeps them as ``YYYY-MM-DD``.
+        """
         first = parse_day(_text_field(payload, "period_from"))
         last = parse_day(_text_field(payload, "period_to"))
         if first is None or last is None:

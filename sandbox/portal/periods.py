@@ -9,7 +9,9 @@ from datetime import date, timedelta
 from sandbox.invoice import parse_period, period_bounds
 from sandbox.portal import texts
 
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DAY = re.compile(r"(\d{2})\.(\d{2})\.(\d{4})")
+DAY_FORMAT = "%d.%m.%Y"
+"""How the portal writes a day, and how it wants one typed: ``31.10.2026``."""
 
 
 def _month_index(year: int, month: int) -> int:
@@ -47,13 +49,20 @@ def month_title(period: str) -> str:
 
 
 def parse_day(text: str) -> date | None:
-    """Return the date written as ``YYYY-MM-DD``, or None if the text is not one."""
-    if not _DAY.fullmatch(text):
+    """Return the date typed as ``dd.mm.yyyy`` (the portal's text field), or None if the text is not one."""
+    match = _DAY.fullmatch(text)
+    if not match:
         return None
+    day, month, year = (int(part) for part in match.groups())
     try:
-        return date.fromisoformat(text)
+        return date(year, month, day)
     except ValueError:
         return None
+
+
+def format_day(day: date) -> str:
+    """Write a day as the portal does: ``31.10.2026``."""
+    return day.strftime(DAY_FORMAT)
 
 
 def earliest_details_day(today: date, history_days: int) -> date:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import re
 import secrets
 import string
 import time
@@ -29,6 +31,15 @@ TREE_PAGE_SIZE_KEY = "TREE_PAGE_SIZE"
 """The app's config key of the account tree's page size (nodes a page)."""
 
 PREFIX = "/selfcare"
+LOGIN_FIELDS = {
+    "login": "ctl00$MainContent$txtLogin",
+    "password": "ctl00$MainContent$txtPassword",
+    "captcha": "ctl00$MainContent$txtCaptcha",
+    "submit": "ctl00$MainContent$btnLogin",
+}
+"""The login form's field names, as ASP.NET WebForms names a page's controls."""
+WITHOUT_LABEL_KEY = "WITHOUT_LABEL"
+"""The app's config key of a label left out of every page and answer (None: none is)."""
 NUMBERS_TAB = "Операции с номерами"
 HISTORY_TAB = "История действий"
 PLACEHOLDER_TABS = {
@@ -121,6 +132,32 @@ def render_vm_page(template: str, session: PortalSession, **context):
     )
 
 
+@blueprint.app_context_processor
+def page_furniture() -> dict:
+    """What every page's template may use: the login form's field names and a view state."""
+    return {"fields": LOGIN_FIELDS, "viewstate": view_state}
+
+
+def view_state() -> str:
+    """A random ``__VIEWSTATE``-like value: the pages carry one, as WebForms pages do, and ignore it."""
+    return base64.b64encode(secrets.token_bytes(48)).decode("ascii")
+
+
+def leave_out_label(response):
+    """Remove the label ``app.config["WITHOUT_LABEL"]`` from a page or an API answer, if one is set.
+
+    A test option: every whole-word occurrence of the text goes, in the page's text,
+    its attributes and its scripts' data, as if a portal version had dropped or
+    renamed that label.
+    """
+    label = current_app.config.get(WITHOUT_LABEL_KEY)
+    if not label or response.direct_passthrough or response.mimetype not in ("text/html", "application/json"):
+        return response
+    pattern = re.compile(rf"(?<!\w){re.escape(label)}(?!\w)")
+    response.set_data(pattern.sub("", response.get_data(as_text=True)))
+    return response
+
+
 @blueprint.app_template_filter("local_datetime")
 def local_datetime(value: str) -> str:
     """Format an ISO 8601 timestamp in local time as ``dd.mm.yyyy hh:mm:ss``."""
@@ -169,8 +206,8 @@ def login_get():
 @blueprint.post("/login")
 def log_in():
     """Check a login attempt; on success start a new session and open the portal."""
-    login = request.form.get("login", "").strip()
-    result, session_id = portal().log_in(login, request.form.get("password", ""))
+    login = request.form.get(LOGIN_FIELDS["login"], "").strip()
+    result, session_id = portal().log_in(login, request.form.get(LOGIN_FIELDS["password"], ""))
     if session_id is None:
         return render_template(
             "login.html",

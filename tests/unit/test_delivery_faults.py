@@ -28,7 +28,7 @@ from sandbox.portal.journal import JsonLines
 from sandbox.portal.orders import Order
 from sandbox.stack import Sandbox, SandboxOptions
 from tests.support import world_traversable_folder
-from tests.unit.test_portal import FIRST, Inbox, free_port, journal, log_in, make_app, order, select
+from tests.unit.test_portal import FIRST, Inbox, free_port, journal, log_in, login_form, make_app, order, select
 
 DELAY = 0.2
 """The delivery delay of most tests, in seconds."""
@@ -268,8 +268,7 @@ def test_sandbox_mail_from_is_the_sender_of_the_portal_mails():
             assert settings["MAIL_FROM"] == DEFAULT_SENDER
             portal = sandbox.portal_app.extensions["portal"]
             client = sandbox.portal_app.test_client()
-            login = client.post("/selfcare/login",
-                                data={"login": settings["MTS_LOGIN"], "password": settings["MTS_PASSWORD"]})
+            login = client.post("/selfcare/login", data=login_form(settings["MTS_LOGIN"], settings["MTS_PASSWORD"]))
             assert login.status_code == 302
             select(client, account=settings["MTS_ACCOUNTS"].split(",")[0])
             period = portal.closed_periods()[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import io
 import json
+import re
 import socket
 import threading
 import zipfile
@@ -24,6 +25,7 @@ from sandbox.dataset import Account, Login, Subscriber, generate
 from sandbox.invoice import invoice_filename, render_invoice_pdf
 from sandbox.portal import create_app
 from sandbox.portal.selection import numbers_chosen
+from sandbox.portal.views import LOGIN_FIELDS
 
 LOGINS = generate(1)
 FIRST, SECOND = LOGINS
@@ -189,11 +191,15 @@ def client(app):
     return app.test_client()
 
 
+def login_form(login: str, password: str) -> dict[str, str]:
+    """The login form's fields as the page posts them (ASP.NET WebForms names)."""
+    return {LOGIN_FIELDS["login"]: login, LOGIN_FIELDS["password"]: password}
+
+
 def log_in(client, login: Login = FIRST, password: str | None = None):
     """Post the login form."""
     return client.post(
-        "/selfcare/login",
-        data={"login": login.login, "password": PASSWORDS[login.login] if password is None else password},
+        "/selfcare/login", data=login_form(login.login, PASSWORDS[login.login] if password is None else password)
     )
 
 
@@ -219,8 +225,8 @@ def order_details(client, **changes):
     """Order the call details of the selection for October 2026 (with ``changes`` to the request)."""
     body = {
         "document": "call_details",
-        "period_from": "2026-10-01",
-        "period_to": "2026-10-31",
+        "period_from": "01.10.2026",
+        "period_to": "31.10.2026",
         "email": "robot@example.com",
         "format": "PDF",
         "accept": True,
@@ -250,8 +256,15 @@ def decoded_header(raw: bytes, name: str) -> str:
 
 
 def login_error(response) -> str:
-    """The text of the login page's error box."""
-    return parse(response.text).by_id("login-error").clean_text
+    """The text of the login page's error box (its alert)."""
+    (alert,) = [element for element in parse(response.text).descendants() if element.attrs.get("role") == "alert"]
+    return alert.clean_text
+
+
+def labelled(page: Element, label: str) -> Element:
+    """The control the ``<label>`` with exactly this text names, as a person (and the robot) finds it."""
+    (target,) = [element.attrs["for"] for element in page.find_all("label") if element.clean_text == label]
+    return page.by_id(target)
 
 
 # Login page and login attempts
@@ -265,7 +278,7 @@ def test_root_redirects_to_selfcare(client):
 
 
 def test_login_page_follows_the_dom_contract(client):
-    """Public menu, heading, explanation, the form's labels, ids and hint."""
+    """Public menu, heading, explanation, the form's labels and hint; WebForms names and a view state."""
     response = client.get("/selfcare/")
     assert response.status_code == 200
     assert response.content_type == "text/html; charset=utf-8"
@@ -275,16 +288,30 @@ def test_login_page_follows_the_dom_contract(client):
     for label in ("Частным клиентам", "Корпоративным клиентам", "О компании", "Дилерам",
                   "ВИРТУАЛЬНЫЙ МЕНЕДЖЕР", "Подробнее о Виртуальном менеджере", "Например, 9161234567"):
         assert label in text
-    form = page.by_id("login-form")
+    form = page.by_id("aspnetForm")
     assert (form.attrs["method"], form.attrs["action"]) == ("post", "/selfcare/login")
-    labels = {label.attrs["for"]: label.clean_text for label in form.find_all("label")}
-    assert labels == {"login": "Номер:", "password": "Пароль:"}
+    assert [label.clean_text for label in form.find_all("label")] == ["Номер:", "Пароль:"]
     assert form.find_all("span", "prefix")[0].clean_text == "+7"
-    assert page.by_id("login").attrs["placeholder"] == "Например, 9161234567"
-    assert page.by_id("login").attrs["name"] == "login"
-    assert page.by_id("password").attrs["type"] == "password"
-    assert page.by_id("login-submit").clean_text == "Войти"
-    assert not page.has_id("login-error")
+    number, password = labelled(page, "Номер:"), labelled(page, "Пароль:")
+    assert number.attrs["placeholder"] == "Например, 9161234567"
+    assert (number.attrs["type"], number.attrs["name"]) == ("text", LOGIN_FIELDS["login"])
+    assert (password.attrs["type"], password.attrs["name"]) == ("password", LOGIN_FIELDS["password"])
+    (submit,) = [i for i in form.find_all("input") if i.attrs.get("type") == "submit"]
+    assert submit.attrs["value"] == "Войти"
+    hidden = {i.attrs["name"] for i in form.find_all("input") if i.attrs.get("type") == "hidden"}
+    assert hidden == {"__VIEWSTATE", "__EVENTVALIDATION"}
+    assert page.find_all("span", "error") == []
+
+
+def test_element_ids_are_the_frameworks_not_words(client, app):
+    """Every id on the pages looks like ASP.NET WebForms' (``ctl00_…``), so that nothing can lean on it."""
+    pages = [client.get("/selfcare/").text]
+    log_in(client)
+    pages += [client.get(path).text for path in ("/selfcare/vm", "/selfcare/vm/history")]
+    app.config["OUTAGE"] = True
+    pages.append(client.get("/selfcare/").text)
+    ids = {element.attrs["id"] for text in pages for element in parse(text).descendants() if "id" in element.attrs}
+    assert ids and all(re.fullmatch(r"ctl00_\w+|aspnetForm|__VIEWSTATE|__EVENTVALIDATION", i) for i in ids), ids
 
 
 def test_login_ok_opens_the_virtual_manager(client):
@@ -294,7 +321,7 @@ def test_login_ok_opens_the_virtual_manager(client):
     assert response.location.endswith("/selfcare/vm")
     page = parse(client.get("/selfcare/vm").text)
     assert FIRST.company in page.clean_text
-    assert page.by_id("logout").clean_text == "Выход"
+    assert page.by_id("ctl00_lnkLogout").clean_text == "Выход"
 
 
 def test_sessions_live_on_the_server(client, app):
@@ -310,7 +337,7 @@ def test_sessions_live_on_the_server(client, app):
 def test_wrong_password_and_unknown_login(client):
     """Both say «Неверный пароль»."""
     assert login_error(log_in(client, password="неверный")) == "Неверный пароль"
-    unknown = client.post("/selfcare/login", data={"login": "9000000000", "password": "x"})
+    unknown = client.post("/selfcare/login", data=login_form("9000000000", "x"))
     assert login_error(unknown) == "Неверный пароль"
     assert client.get("/selfcare/vm").status_code == 302
 
@@ -318,14 +345,14 @@ def test_wrong_password_and_unknown_login(client):
 @pytest.mark.parametrize("value", ["916123456", "91612345678", "+79161234567", "916-123-45-6", ""])
 def test_bad_number_format(client, value):
     """Anything but exactly ten digits is refused as a format error."""
-    response = client.post("/selfcare/login", data={"login": value, "password": "x"})
+    response = client.post("/selfcare/login", data=login_form(value, "x"))
     assert login_error(response) == "Вы ввели телефон в неверном формате"
 
 
 def test_bad_format_does_not_count_as_an_attempt(client):
     """Many format errors leave the login usable."""
     for _ in range(6):
-        client.post("/selfcare/login", data={"login": FIRST.login[:-1], "password": "x"})
+        client.post("/selfcare/login", data=login_form(FIRST.login[:-1], "x"))
     assert log_in(client).status_code == 302
 
 
@@ -337,7 +364,7 @@ def test_captcha_after_three_failures_then_lock(client):
     assert errors == ["Неверный пароль", "Неверный пароль", captcha]
     refused = log_in(client)
     assert login_error(refused) == captcha
-    assert parse(refused.text).has_id("captcha")
+    assert labelled(parse(refused.text), "Символы с картинки:").attrs["name"] == LOGIN_FIELDS["captcha"]
     assert login_error(log_in(client)) == locked
     assert login_error(log_in(client)) == locked
     assert client.get("/selfcare/vm").status_code == 302
@@ -357,8 +384,8 @@ def test_success_resets_the_failure_count(client):
 def test_attempts_are_logged_without_passwords(client, tmp_path):
     """One line per POST with the outcome; the password never appears."""
     log_in(client, password="очень-секретно")
-    client.post("/selfcare/login", data={"login": "12345", "password": "очень-секретно"})
-    client.post("/selfcare/login", data={"login": "очень-секретно", "password": "x"})
+    client.post("/selfcare/login", data=login_form("12345", "очень-секретно"))
+    client.post("/selfcare/login", data=login_form("очень-секретно", "x"))
     log_in(client)
     records = journal(tmp_path, "login_attempts.jsonl")
     assert [r["result"] for r in records] == ["wrong_password", "bad_format", "bad_format", "ok"]
@@ -392,22 +419,24 @@ def test_pages_and_api_need_a_session(client):
 
 
 def test_virtual_manager_page_follows_the_dom_contract(user):
-    """Tabs, hierarchy selector, the account tree, the selection and the order panel."""
+    """Tabs, hierarchy selector, the account tree, the selection and the order panel, as a person sees them."""
     page = parse(user.get("/selfcare/vm").text)
     assert page.find_all("h1")[0].clean_text == "Виртуальный менеджер"
-    tabs = [a.clean_text for a in page.by_id("tabs").find_all("a")]
+    tabs = [a.clean_text for a in page.by_id("ctl00_tabMenu").find_all("a")]
     assert tabs == ["Операции с номерами", "История действий", "Управление иерархией", "Счета",
                     "Пользователи", "Роли", "Обращения"]
-    assert page.by_id("hierarchy").clean_text == "Биллинговая"
-    assert "Фильтр" in page.clean_text and "Выбранные" in page.clean_text
+    assert labelled(page, "Иерархия").clean_text == "Биллинговая"
+    assert button_values(page) >= {"Фильтр", "Выбранные", "Очистить", "Заказать документ", INVOICE_TITLE, DETAILS_TITLE}
+    (tree_filter,) = [i for i in page.find_all("input") if i.attrs.get("placeholder") == "Номер или лицевой счёт"]
+    assert tree_filter.attrs["name"] == "filter"
 
-    tree = page.by_id("tree")
-    assert tree.attrs["aria-label"] == "Лицевые счета"
+    tree = page.by_id("ctl00_MainContent_pnlTree")
+    assert page.by_id(tree.attrs["aria-labelledby"]).clean_text == "Лицевые счета"
     accounts = tree.find_all("li", "account")
     assert [li.attrs["data-account"] for li in accounts] == [a.number for a in FIRST.accounts]
     for li, account in zip(accounts, FIRST.accounts, strict=True):
         assert li.attrs["draggable"] == "true"
-        assert f"ЛС {account.number}" in li.clean_text
+        assert li.find_all("span", "account-number")[0].clean_text == f"ЛС {account.number}"
         numbers = li.find_all("li", "subscriber")
         assert [n.attrs["data-number"] for n in numbers] == [s.number for s in account.subscribers]
         assert all(n.attrs["draggable"] == "true" and n.clean_text == n.attrs["data-number"] for n in numbers)
@@ -415,84 +444,108 @@ def test_virtual_manager_page_follows_the_dom_contract(user):
         assert all(len(pick) == 1 and pick[0].attrs["type"] == "checkbox" for pick in picks)
         assert [pick[0].attrs["aria-label"] for pick in picks] == [s.number for s in account.subscribers]
 
-    selection = page.by_id("selection")
+    selection = page.by_id("ctl00_MainContent_pnlSelection")
     assert "dropzone" in selection.attrs["class"].split()
-    assert page.by_id("selection-header").clean_text == "Текущая выборка (0)"
-    assert [th.clean_text for th in page.by_id("selection-table").find_all("th")] == [
-        "Тип", "Абонентский номер", "Папка", "ФИО", ""]
-    assert page.by_id("selection-clear").clean_text == "Очистить"
-
-    assert page.by_id("order-document-toggle").clean_text == "Заказать документ"
-    assert page.by_id("order-invoice").clean_text == INVOICE_TITLE
-    assert page.by_id("order-call-details").clean_text == "Детализация разговоров"
-    assert page.by_id("order-error").attrs["role"] == "alert"
-    assert page.by_id("order-result").attrs["role"] == "status"
+    assert page.by_id(selection.attrs["aria-labelledby"]).clean_text == "Текущая выборка (0)"
+    assert [th.clean_text for th in selection.find_all("th")] == ["Тип", "Абонентский номер", "Папка", "ФИО", ""]
+    assert page.by_id("ctl00_MainContent_lblOrderError").attrs["role"] == "alert"
+    assert page.by_id("ctl00_MainContent_lblOrderResult").attrs["role"] == "status"
 
 
-def shown_for(element: Element, document: str) -> bool:
-    """Whether the «Документ» window shows this element for ``document`` (its ``data-for``, if any)."""
-    return document in element.attrs.get("data-for", document).split()
+def button_values(page: Element) -> set[str]:
+    """The names of the page's buttons (``<button>`` texts and ``<input type=button|submit>`` values)."""
+    inputs = {i.attrs["value"] for i in page.find_all("input") if i.attrs.get("type") in ("button", "submit")}
+    return inputs | {button.clean_text for button in page.find_all("button")}
 
 
-def dialog_labels(dialog: Element, document: str) -> dict[str, str]:
-    """The window's labels as shown for ``document``, by the id they label."""
-    left_out = {id(label) for part in dialog.descendants() if not shown_for(part, document)
-                for label in part.find_all("label")}
-    return {label.attrs["for"]: label.clean_text for label in dialog.find_all("label") if id(label) not in left_out}
+def shown_for(element: Element, document: str, step: int = 1) -> bool:
+    """Whether the «Документ» window shows this element for ``document`` at the wizard's ``step``.
+
+    ``data-for`` names the documents a part is for; ``data-step`` the call details' steps it belongs to.
+    """
+    if document not in element.attrs.get("data-for", document).split():
+        return False
+    return document == "invoice" or str(step) in element.attrs.get("data-step", str(step)).split()
+
+
+def dialog_parts(dialog: Element, document: str, step: int = 1) -> list[Element]:
+    """The window's elements as shown for ``document`` at ``step``."""
+    left_out = {id(inner) for part in dialog.descendants() if not shown_for(part, document, step)
+                for inner in (part, *part.descendants())}
+    return [element for element in dialog.descendants() if id(element) not in left_out]
+
+
+def dialog_labels(dialog: Element, document: str, step: int = 1) -> list[str]:
+    """The window's labels as shown for ``document`` at ``step``."""
+    return [part.clean_text for part in dialog_parts(dialog, document, step) if part.tag == "label"]
+
+
+def dialog_buttons(dialog: Element, document: str, step: int = 1) -> list[str]:
+    """The window's buttons as shown for ``document`` at ``step``."""
+    return [part.attrs["value"] for part in dialog_parts(dialog, document, step)
+            if part.tag == "input" and part.attrs.get("type") in ("button", "submit")]
 
 
 def dialog_formats(page: Element, document: str) -> list[str]:
     """The formats the window offers for ``document``, in order."""
-    return [option.attrs["value"] for option in page.by_id("doc-format").find_all("option")
+    return [option.attrs["value"] for option in labelled(page, "Формат данных").find_all("option")
             if shown_for(option, document)]
 
 
 def test_document_dialog_offers_closed_months_newest_first(user):
-    """The «Документ» window opens for the invoice: the six months before November 2026, PDF only."""
+    """The «Документ» window opens for the invoice: one window, the six months before November 2026, PDF only."""
     page = parse(user.get("/selfcare/vm").text)
-    dialog = page.by_id("document-dialog")
+    dialog = page.by_id("ctl00_MainContent_wndDocument")
     assert dialog.tag == "dialog"
     assert dialog.attrs["data-document"] == "invoice"
-    assert page.by_id("document-dialog-title").clean_text == "Документ"
-    assert page.by_id("doc-kind").clean_text == f"Документ: «{INVOICE_TITLE}»"
-    labels = dialog_labels(dialog, "invoice")
-    assert labels == {"doc-period": "Период", "doc-email": "Отправить на", "doc-format": "Формат данных"}
-    options = page.by_id("doc-period").find_all("option")
+    assert page.by_id(dialog.attrs["aria-labelledby"]).clean_text == "Документ"
+    assert f"Документ: «{INVOICE_TITLE}»" in dialog.clean_text
+    assert dialog_labels(dialog, "invoice") == ["Период", "Отправить на", "Формат данных"]
+    options = labelled(page, "Период").find_all("option")
     assert [o.attrs["value"] for o in options] == ["2026-10", "2026-09", "2026-08", "2026-07", "2026-06", "2026-05"]
-    assert options[0].clean_text == "Октябрь 2026"
-    assert page.by_id("doc-email").attrs["type"] == "email"
+    assert [o.clean_text for o in options][:2] == ["Октябрь 2026", "Сентябрь 2026"]
+    assert labelled(page, "Отправить на").attrs["type"] == "text"
     assert dialog_formats(page, "invoice") == ["PDF"]
     for element in dialog.descendants():
-        assert ("hidden" in element.attrs) is not shown_for(element, "invoice"), element
-    assert page.by_id("doc-submit").clean_text == "Заказать"
-    assert "Отмена" in dialog.clean_text
-    assert page.by_id("doc-error").attrs["role"] == "alert"
+        if element.tag != "option":
+            assert ("hidden" in element.attrs) is not shown_for(element, "invoice"), element
+    assert dialog_buttons(dialog, "invoice") == ["Заказать", "Отмена"]
+    (alert,) = [part for part in dialog.descendants() if part.attrs.get("role") == "alert"]
+    assert alert.clean_text == ""
 
 
-def test_document_dialog_for_call_details(user):
-    """The same window carries the call details fields, shown once it is opened for them."""
+def test_call_details_are_ordered_in_steps_with_dates_typed_as_text(user):
+    """The same window takes the call details as a wizard: period, delivery, format, confirmation."""
     account = FIRST.accounts[0]
     select(user, account=account.number)
     page = parse(user.get("/selfcare/vm").text)
-    dialog = page.by_id("document-dialog")
-    assert dialog_labels(dialog, "call_details") == {
-        "doc-from": "Период с", "doc-to": "по", "doc-email": "Отправить на", "doc-format": "Формат данных",
-        "doc-accept": ACCEPT_RULES}
+    dialog = page.by_id("ctl00_MainContent_wndDocument")
+    steps = [[part.clean_text for part in dialog_parts(dialog, "call_details", step) if part.tag == "h3"]
+             for step in (1, 2, 3, 4)]
+    assert steps == [["Шаг 1 из 4. Период"], ["Шаг 2 из 4. Способ доставки"], ["Шаг 3 из 4. Формат"],
+                     ["Шаг 4 из 4. Подтверждение"]]
+    assert [dialog_labels(dialog, "call_details", step) for step in (1, 2, 3, 4)] == [
+        ["Период с", "по"], ["Отправить на"], ["Формат данных"], [ACCEPT_RULES]]
+    assert [dialog_buttons(dialog, "call_details", step) for step in (1, 2, 3, 4)] == [
+        ["Далее", "Отмена"], ["Назад", "Далее", "Отмена"], ["Назад", "Далее", "Отмена"],
+        ["Назад", "Заказать", "Отмена"]]
     header = f"Текущая выборка ({len(account.subscribers)}): один контракт, однотиповая"
-    assert page.by_id("doc-selection").clean_text == header
-    kinds = json.loads(page.by_id("portal-texts").text)["kinds"]
+    shown = " ".join(part.clean_text for part in dialog_parts(dialog, "call_details", 1) if part.tag == "p")
+    assert header in shown and numbers_chosen(len(account.subscribers)) in shown
+    kinds = json.loads(page.by_id("ctl00_MainContent_hfTexts").text)["kinds"]
     assert kinds == {"invoice": f"Документ: «{INVOICE_TITLE}»", "call_details": f"Документ: «{DETAILS_TITLE}»"}
-    assert page.by_id("doc-count").clean_text == numbers_chosen(len(account.subscribers))
-    for element_id in ("doc-from", "doc-to"):
-        field = page.by_id(element_id)
-        assert field.tag == "input" and field.attrs["type"] == "date"
-        assert (field.attrs["min"], field.attrs["max"]) == ("2026-05-16", "2026-11-14")
-    assert (page.by_id("doc-from").attrs["value"], page.by_id("doc-to").attrs["value"]) == ("2026-10-01", "2026-10-31")
+    first, last = labelled(page, "Период с"), labelled(page, "по")
+    for day in (first, last):
+        assert day.tag == "input" and day.attrs["type"] == "text"
+        assert (day.attrs["placeholder"], day.attrs["maxlength"]) == ("ДД.ММ.ГГГГ", "10")
+    assert (first.attrs["value"], last.attrs["value"]) == ("01.10.2026", "31.10.2026")
+    assert "Детализация доступна с 16.05.2026 по 14.11.2026" in dialog.clean_text
+    assert 'type="date"' not in user.get("/selfcare/vm").text
     assert dialog_formats(page, "call_details") == ["PDF", "XML", "HTML"]
-    assert page.by_id("doc-warning").clean_text == SIZE_WARNING
-    accept = page.by_id("doc-accept")
+    (warning,) = [part for part in dialog_parts(dialog, "call_details", 3) if "warning" in part.attrs.get("class", "")]
+    assert warning.clean_text == SIZE_WARNING
+    accept = labelled(page, ACCEPT_RULES)
     assert accept.tag == "input" and accept.attrs["type"] == "checkbox" and "checked" not in accept.attrs
-    assert all(dialog.has_id(element_id) for element_id in ("doc-count", "doc-from", "doc-warning", "doc-accept"))
 
 
 @pytest.mark.parametrize(
@@ -526,8 +579,9 @@ def test_selection_survives_a_reload(user):
     account = FIRST.accounts[1]
     select(user, account=account.number)
     page = parse(user.get("/selfcare/vm").text)
-    assert page.by_id("selection-header").clean_text.startswith(f"Текущая выборка ({len(account.subscribers)}): ")
-    rows = page.by_id("selection-table").find_all("tbody")[0].find_all("tr")
+    header = page.by_id("ctl00_MainContent_lblSelection").clean_text
+    assert header.startswith(f"Текущая выборка ({len(account.subscribers)}): ")
+    rows = page.by_id("ctl00_MainContent_gvSelection").find_all("tbody")[0].find_all("tr")
     assert [row.find_all("td")[1].clean_text for row in rows] == [s.number for s in account.subscribers]
     assert account.subscribers[0].full_name in rows[0].clean_text
 
@@ -595,7 +649,7 @@ def test_removing_numbers(user):
     assert state["header"] == "Текущая выборка (0)" and state["orderable"] is False
     select(user, number=second.number)
     page = parse(user.get("/selfcare/vm").text)
-    (row,) = page.by_id("selection-table").find_all("tbody")[0].find_all("tr")
+    (row,) = page.by_id("ctl00_MainContent_gvSelection").find_all("tbody")[0].find_all("tr")
     assert row.attrs["data-number"] == second.number
     assert [button.clean_text for button in row.find_all("button", "remove")] == ["Удалить"]
 
@@ -619,7 +673,7 @@ def test_one_contract_of_several_types(tmp_path):
     login = Login("9990000000", "ООО «Проба»", (Account("277300000001", "100000001", subscribers),))
     app = make_app(tmp_path, logins=(login,), passwords={login.login: "pw"})
     client = app.test_client()
-    client.post("/selfcare/login", data={"login": login.login, "password": "pw"})
+    client.post("/selfcare/login", data=login_form(login.login, "pw"))
     state = select(client, account="277300000001").json
     assert state["header"] == "Текущая выборка (2): один контракт, разнотиповая"
     assert state["orderable"] is False
@@ -682,7 +736,7 @@ def test_accepted_order_is_logged_and_shown_in_history(user, tmp_path):
         "period": "2026-10", "email": "robot@example.com", "format": "PDF"}
 
     page = parse(user.get("/selfcare/vm/history").text)
-    table = page.by_id("history-table")
+    table = page.by_id("ctl00_MainContent_gvHistory")
     assert [th.clean_text for th in table.find_all("th")] == [
         "Пользователь", "Лицевой счёт", "Действие", "Период", "Дата", "Номер заказа", "Абонентские номера"]
     (row,) = table.find_all("tbody")[0].find_all("tr")
@@ -698,15 +752,17 @@ def test_accepted_order_is_logged_and_shown_in_history(user, tmp_path):
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"period_to": "2026-11-15"}, "Период не завершён"),
-        ({"period_from": "2026-11-01", "period_to": "2026-12-31"}, "Период не завершён"),
-        ({"period_from": "2026-11-01", "period_to": "2026-10-31"}, "Дата начала периода позже даты окончания"),
-        ({"period_from": "2026-05-15"}, "Период недоступен: детализация хранится за последние 183 дн."),
-        ({"period_from": "01.10.2026"}, "Укажите даты периода в формате ГГГГ-ММ-ДД"),
-        ({"period_to": "2026-10-32"}, "Укажите даты периода в формате ГГГГ-ММ-ДД"),
-        ({"period_to": "20261031"}, "Укажите даты периода в формате ГГГГ-ММ-ДД"),
-        ({"period_from": ""}, "Укажите даты периода в формате ГГГГ-ММ-ДД"),
-        ({"period_from": None}, "Укажите даты периода в формате ГГГГ-ММ-ДД"),
+        ({"period_to": "15.11.2026"}, "Период не завершён"),
+        ({"period_from": "01.11.2026", "period_to": "31.12.2026"}, "Период не завершён"),
+        ({"period_from": "01.11.2026", "period_to": "31.10.2026"}, "Дата начала периода позже даты окончания"),
+        ({"period_from": "15.05.2026"}, "Период недоступен: детализация хранится за последние 183 дн."),
+        ({"period_from": "2026-10-01"}, "Укажите даты периода в формате ДД.ММ.ГГГГ"),
+        ({"period_to": "32.10.2026"}, "Укажите даты периода в формате ДД.ММ.ГГГГ"),
+        ({"period_to": "31.10.26"}, "Укажите даты периода в формате ДД.ММ.ГГГГ"),
+        ({"period_to": "31102026"}, "Укажите даты периода в формате ДД.ММ.ГГГГ"),
+        ({"period_from": "10/01/2026"}, "Укажите даты периода в формате ДД.ММ.ГГГГ"),
+        ({"period_from": ""}, "Укажите даты периода в формате ДД.ММ.ГГГГ"),
+        ({"period_from": None}, "Укажите даты периода в формате ДД.ММ.ГГГГ"),
         ({"accept": False}, "Примите правила использования системы"),
         ({"accept": "true"}, "Примите правила использования системы"),
         ({"accept": None}, "Примите правила использования системы"),
@@ -729,12 +785,13 @@ def test_call_details_period_limits(tmp_path):
     client = app.test_client()
     log_in(client)
     select(client, account=FIRST.accounts[0].number)
-    assert order_details(client, period_from="2026-10-16", period_to="2026-11-14").status_code == 201
-    refused = order_details(client, period_from="2026-10-15", period_to="2026-10-20")
+    assert order_details(client, period_from="16.10.2026", period_to="14.11.2026").status_code == 201
+    refused = order_details(client, period_from="15.10.2026", period_to="20.10.2026")
     assert refused.json["error"] == "Период недоступен: детализация хранится за последние 30 дн."
     page = parse(client.get("/selfcare/vm").text)
-    assert (page.by_id("doc-from").attrs["value"], page.by_id("doc-to").attrs["value"]) == ("2026-10-16", "2026-10-31")
-    assert page.by_id("doc-from").attrs["min"] == "2026-10-16"
+    assert (labelled(page, "Период с").attrs["value"], labelled(page, "по").attrs["value"]) == (
+        "16.10.2026", "31.10.2026")
+    assert "Детализация доступна с 16.10.2026 по 14.11.2026" in page.clean_text
     app.extensions["portal"].shutdown()
 
 
@@ -749,7 +806,7 @@ def test_accepted_call_details_order_is_logged_and_shown_in_history(user, tmp_pa
     account = FIRST.accounts[0]
     chosen = [account.subscribers[2].number, account.subscribers[0].number]
     select(user, numbers=chosen)
-    response = order_details(user, period_from="2026-09-14", period_to="2026-10-20", format="xml")
+    response = order_details(user, period_from="14.09.2026", period_to="20.10.2026", format="xml")
     assert response.status_code == 201
     order_id = response.json["order_id"]
     assert response.json["message"] == f"Заказ № {order_id} принят. Документ будет отправлен на robot@example.com"
@@ -761,7 +818,8 @@ def test_accepted_call_details_order_is_logged_and_shown_in_history(user, tmp_pa
         "email": "robot@example.com", "format": "XML", "numbers": chosen,
         "period_from": "2026-09-14", "period_to": "2026-10-20"}
 
-    (row,) = parse(user.get("/selfcare/vm/history").text).by_id("history-table").find_all("tbody")[0].find_all("tr")
+    history = parse(user.get("/selfcare/vm/history").text).by_id("ctl00_MainContent_gvHistory")
+    (row,) = history.find_all("tbody")[0].find_all("tr")
     cells = [td.clean_text for td in row.find_all("td")]
     assert cells[2] == f"Заказ документа «{DETAILS_TITLE}»"
     assert cells[3] == "14.09.2026 – 20.10.2026"
@@ -776,7 +834,7 @@ def test_history_shows_only_the_logins_orders(user, tmp_path):
     other = make_app(tmp_path).test_client()
     log_in(other, SECOND)
     page = parse(other.get("/selfcare/vm/history").text)
-    assert page.by_id("history-table").find_all("tbody")[0].find_all("tr") == []
+    assert page.by_id("ctl00_MainContent_gvHistory").find_all("tbody")[0].find_all("tr") == []
 
 
 def test_order_is_delivered_by_email_with_the_invoice(tmp_path, smtp):
@@ -954,7 +1012,7 @@ def test_outage_answers_503_everywhere(user, app):
     for path in ("/selfcare/", "/selfcare/vm", "/selfcare/vm/history"):
         response = user.get(path)
         assert response.status_code == 503
-        error = parse(response.text).by_id("portal-error")
+        error = parse(response.text).by_id("ctl00_MainContent_lblMessage")
         assert error.clean_text == OUTAGE and error.attrs["role"] == "alert"
     assert log_in(user).status_code == 503
     number = FIRST.accounts[0].subscribers[0].number

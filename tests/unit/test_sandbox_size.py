@@ -28,7 +28,7 @@ from sandbox.dataset import Login, generate
 from sandbox.portal import TREE_PAGE_SIZE
 from sandbox.portal.tree import filter_digits, listed_nodes, tree_page
 from tests.support import NotStartedMail, sandbox_options_from, world_traversable_folder
-from tests.unit.test_portal import Element, make_app, parse
+from tests.unit.test_portal import Element, login_form, make_app, parse
 
 ROOT = Path(__file__).resolve().parents[2]
 BIG = {"logins": 3, "accounts": 20, "numbers": 40}
@@ -267,8 +267,7 @@ def test_every_login_can_log_in_with_its_password(sized_sandbox, tmp_path):
     env = read_env(running.write_settings(tmp_path / "sandbox.env")[-1])
     for login in running.logins:
         client = running.portal_app.test_client()
-        answer = client.post("/selfcare/login",
-                             data={"login": login.login, "password": env[f"MTS_PASSWORD_{login.login}"]})
+        answer = client.post("/selfcare/login", data=login_form(login.login, env[f"MTS_PASSWORD_{login.login}"]))
         assert answer.status_code == 302, login.login
         assert login.company in client.get("/selfcare/vm").get_data(as_text=True)
 
@@ -338,7 +337,7 @@ def big_app(tmp_path):
 def big_user(big_app):
     """A browser logged in as the first login of 20 × 40."""
     client = big_app.test_client()
-    answer = client.post("/selfcare/login", data={"login": LOGIN.login, "password": PASSWORDS[LOGIN.login]})
+    answer = client.post("/selfcare/login", data=login_form(LOGIN.login, PASSWORDS[LOGIN.login]))
     assert answer.status_code == 302
     return client
 
@@ -347,7 +346,7 @@ def tree_of(client, query: str = "") -> Element:
     """The left pane of the numbers page with this query string."""
     answer = client.get(f"/selfcare/vm{query}")
     assert answer.status_code == 200
-    return parse(answer.get_data(as_text=True)).by_id("tree")
+    return parse(answer.get_data(as_text=True)).by_id("ctl00_MainContent_pnlTree")
 
 
 def shown_numbers(tree: Element) -> list[str]:
@@ -370,17 +369,18 @@ def test_a_long_tree_is_paged(big_user):
     """820 nodes make three pages of at most 300, labelled in Russian, with working links."""
     first = tree_of(big_user)
     assert (first.attrs["data-page"], first.attrs["data-pages"], first.attrs["data-nodes"]) == ("1", "3", "820")
-    assert first.by_id("tree-page-label").clean_text == "Страница 1 из 3"
-    previous, following = first.by_id("tree-previous"), first.by_id("tree-next")
+    assert first.by_id("ctl00_MainContent_pgTree_lblPage").clean_text == "Страница 1 из 3"
+    previous = first.by_id("ctl00_MainContent_pgTree_lnkPrev")
+    following = first.by_id("ctl00_MainContent_pgTree_lnkNext")
     assert previous.clean_text == "Предыдущая страница" and "href" not in previous.attrs
     assert previous.attrs["aria-disabled"] == "true"
     assert following.clean_text == "Следующая страница" and following.attrs["href"] == "/selfcare/vm?page=2"
 
     second = tree_of(big_user, "?page=2")
-    assert second.by_id("tree-page-label").clean_text == "Страница 2 из 3"
-    assert second.by_id("tree-previous").attrs["href"] == "/selfcare/vm?page=1"
+    assert second.by_id("ctl00_MainContent_pgTree_lblPage").clean_text == "Страница 2 из 3"
+    assert second.by_id("ctl00_MainContent_pgTree_lnkPrev").attrs["href"] == "/selfcare/vm?page=1"
     last = tree_of(big_user, "?page=3")
-    assert "href" not in last.by_id("tree-next").attrs
+    assert "href" not in last.by_id("ctl00_MainContent_pgTree_lnkNext").attrs
     pages = [first, second, last]
     assert [counted_nodes(page) for page in pages] == [300, 300, 220]
     assert [n for page in pages for n in shown_numbers(page)] == [
@@ -396,11 +396,11 @@ def test_a_number_on_page_two_is_not_on_page_one_and_the_filter_finds_it(big_use
 
     found = tree_of(big_user, f"?filter={number}")
     assert shown_numbers(found) == [number] and shown_accounts(found) == [account.number]
-    assert found.by_id("tree-page-label").clean_text == "Страница 1 из 1"
+    assert found.by_id("ctl00_MainContent_pgTree_lblPage").clean_text == "Страница 1 из 1"
     assert found.attrs["data-filter"] == number
     page = parse(big_user.get(f"/selfcare/vm?filter={number}").get_data(as_text=True))
-    assert page.by_id("tree-filter").attrs["value"] == number
-    assert page.by_id("tree-filter-reset").attrs["href"] == "/selfcare/vm"
+    assert page.by_id("ctl00_MainContent_txtFilter").attrs["value"] == number
+    assert page.by_id("ctl00_MainContent_lnkResetFilter").attrs["href"] == "/selfcare/vm"
     # typed as a person would: +7, spaces and dashes, or the 10 digits without 7
     spaced = f"+7 {number[1:4]} {number[4:7]}-{number[7:9]}-{number[9:]}"
     assert shown_numbers(tree_of(big_user, f"?filter={spaced.replace('+', '%2B')}")) == [number]
@@ -420,9 +420,9 @@ def test_the_filter_that_matches_nothing(big_user):
     """No match (or no digit at all) shows «Ничего не найдено» on page 1 of 1."""
     for needle in ("000000000000000", "Иванов"):
         page = parse(big_user.get(f"/selfcare/vm?filter={needle}").get_data(as_text=True))
-        assert page.by_id("tree-empty").clean_text == "Ничего не найдено"
-        assert page.by_id("tree").find_all("li", "account") == []
-        assert page.by_id("tree-page-label").clean_text == "Страница 1 из 1"
+        assert page.by_id("ctl00_MainContent_lblTreeEmpty").clean_text == "Ничего не найдено"
+        assert page.by_id("ctl00_MainContent_pnlTree").find_all("li", "account") == []
+        assert page.by_id("ctl00_MainContent_pgTree_lblPage").clean_text == "Страница 1 из 1"
 
 
 def test_paging_keeps_the_filter(big_app, big_user):
@@ -430,7 +430,7 @@ def test_paging_keeps_the_filter(big_app, big_user):
     big_app.config["TREE_PAGE_SIZE"] = 10
     tree = tree_of(big_user, "?filter=2773")
     assert tree.attrs["data-pages"] == "82"
-    assert tree.by_id("tree-next").attrs["href"] == "/selfcare/vm?page=2&filter=2773"
+    assert tree.by_id("ctl00_MainContent_pgTree_lnkNext").attrs["href"] == "/selfcare/vm?page=2&filter=2773"
 
 
 def test_a_page_that_starts_inside_an_account_repeats_it(big_user):
@@ -467,7 +467,7 @@ def test_the_default_page_size_and_the_option(tmp_path):
     app = make_app(tmp_path, logins=logins, passwords=PASSWORDS, tree_page_size=100)
     try:
         client = app.test_client()
-        client.post("/selfcare/login", data={"login": LOGIN.login, "password": PASSWORDS[LOGIN.login]})
+        client.post("/selfcare/login", data=login_form(LOGIN.login, PASSWORDS[LOGIN.login]))
         assert tree_of(client).attrs["data-pages"] == "9"
     finally:
         app.extensions["portal"].shutdown()
@@ -513,7 +513,7 @@ def test_filter_digits():
 def test_the_left_pane_scrolls():
     """A page of the tree scrolls inside the pane (the robot's window is 1440 × 900)."""
     css = (ROOT / "sandbox/portal/static/portal.css").read_text(encoding="utf-8")
-    tree_rule = re.search(r"#tree \{([^}]*)\}", css).group(1)
-    list_rule = re.search(r"#tree ul\.accounts \{([^}]*)\}", css).group(1)
+    tree_rule = re.search(r"\.tree \{([^}]*)\}", css).group(1)
+    list_rule = re.search(r"\.tree ul\.accounts \{([^}]*)\}", css).group(1)
     assert "max-height" in tree_rule
     assert "overflow: auto" in list_rule

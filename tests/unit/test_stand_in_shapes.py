@@ -43,6 +43,7 @@ from sandbox.call_details import (
 )
 from sandbox.dataset import generate
 from sandbox.portal import create_app
+from sandbox.portal.views import LOGIN_FIELDS
 from tests.support import NotStartedMail, sandbox_options_from
 
 SEED = 1
@@ -475,11 +476,12 @@ def test_a_large_document_travels_zipped_from_the_portal(tmp_path, smtp):
                      data_dir=tmp_path, zip_above_bytes=100_000, document_size=size, today=lambda: date(2026, 11, 15))
     try:
         client = app.test_client()
-        assert client.post("/selfcare/login", data={"login": LOGIN.login, "password": "секрет"}).status_code == 302
+        form = {LOGIN_FIELDS["login"]: LOGIN.login, LOGIN_FIELDS["password"]: "секрет"}
+        assert client.post("/selfcare/login", data=form).status_code == 302
         numbers = [s.number for s in SUBSCRIBERS]
         assert client.post("/selfcare/api/selection", json={"add": {"numbers": numbers}}).status_code == 200
         answer = client.post("/selfcare/api/orders", json={
-            "document": "call_details", "period_from": "2026-10-01", "period_to": "2026-10-31",
+            "document": "call_details", "period_from": "01.10.2026", "period_to": "31.10.2026",
             "email": "robot@example.com", "format": "HTML", "accept": True,
         })
         assert answer.status_code == 201, answer.get_data(as_text=True)
