@@ -189,6 +189,16 @@ class Portal:
 
     def __init__(self):
         self.failed_logins: dict[str, str] = {}
+        self.walked_logins: set[str] = set()
+
+    @keyword("First Walk For Login")
+    def first_walk_for_login(self, login: str) -> bool:
+        """True the first time it is asked for ``login`` in this run: plan mode walks each login's
+        order screens once, whichever routine comes first."""
+        if login in self.walked_logins:
+            return False
+        self.walked_logins.add(login)
+        return True
 
     @keyword("Remember Failed Login")
     def remember_failed_login(self, login: str, error: str) -> None:

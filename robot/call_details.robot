@@ -29,7 +29,8 @@ Log In To The Virtual Manager
 Order The Call Details Of Every Group
     [Documentation]    Manual 2.1, for each group of numbers: move the numbers into «Текущая
     ...    выборка», «Заказать документ» → «Детализация разговоров», the period, the e-mail,
-    ...    the format, «Я принимаю правила использования системы», «Заказать».
+    ...    the format, «Я принимаю правила использования системы», «Заказать». Plan mode
+    ...    orders nothing (see the invoice's task).
     [Tags]    per-login
     Log In To The Virtual Manager Once
     Connect To Tarifer
@@ -37,6 +38,7 @@ Order The Call Details Of Every Group
     FOR    ${group}    IN    @{groups}
         Order The Call Details Unless Done Before    ${group}
     END
+    Walk The Order Screens Once Per Login    ${{ [group['account'] for group in $groups] }}
     Log Out Of The Virtual Manager
     Report The Documents    @{CALL_DETAILS_DOCUMENTS}
 

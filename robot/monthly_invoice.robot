@@ -35,7 +35,8 @@ Log In To The Virtual Manager
 Order The Invoice Of Every Personal Account
     [Documentation]    Manual 1.2, for each personal account: drag it into «Текущая выборка»,
     ...    «Заказать документ» → «Сформированные счета закрытых расчётных периодов», the
-    ...    period, the e-mail and PDF, «Заказать».
+    ...    period, the e-mail and PDF, «Заказать». Plan mode (MODE=plan) orders nothing: it
+    ...    writes down what it would do and walks every order screen once, up to «Заказать».
     [Tags]    per-login
     Log In To The Virtual Manager Once
     Connect To Tarifer
@@ -43,6 +44,7 @@ Order The Invoice Of Every Personal Account
     FOR    ${account}    IN    @{accounts}
         Order The Invoice Unless Done Before    ${account}
     END
+    Walk The Order Screens Once Per Login    ${accounts}
     Leave The Virtual Manager Unless More Orders Follow
     Report The Documents    @{INVOICES}
 

@@ -372,82 +372,71 @@ def tail(run: RobotRun, lines: int = 60) -> str:
     return "\n".join(run.output.splitlines()[-lines:])
 
 
+NARROW_ATTEMPTS = 3
+"""A kill aimed at a window of milliseconds may land after it on a loaded machine: the case is tried again."""
+
+
+@dataclass
+class Killed:
+    """A run killed at a point, and the world as the kill left it."""
+
+    robot: StartedRobot
+    settings: dict[str, str]
+    account: str
+    state_path: Path
+    rerun_dir: Path
+    at_kill: dict
+    killed_after: float
+
+
+def kill_at(point: KillPoint, sandbox: RunningSandbox, folder: Path) -> Killed:
+    """Start the robot on ``sandbox`` and kill it the moment it reaches ``point``."""
+    account = sandbox.settings["MTS_ACCOUNTS"].split(",")[0]
+    settings = dict(sandbox.settings, MTS_ACCOUNTS=account, **point.settings)
+    killed_dir, rerun_dir = folder / "killed", folder / "rerun"
+    folder.mkdir(parents=True, exist_ok=True)
+    state_path = state_file_of(killed_dir)
+    assert state_file_of(rerun_dir) == state_path, "both runs share one ledger state"
+
+    robot = start_robot(killed_dir, settings, point.suite)
+    condition, close = reached(point, sandbox, state_path, killed_dir)
+    try:
+        wait_until(robot, condition, f"the step {point.name}", point.poll)
+        kill_robot(robot)
+    finally:
+        if robot.process.poll() is None:
+            kill_robot(robot)
+        if close:
+            close()
+    killed_after = time.monotonic() - robot.started
+    return Killed(robot, settings, account, state_path, rerun_dir, world(state_path, sandbox), killed_after)
+
+
+def window_missed(point: KillPoint, at_kill: dict) -> bool:
+    """Whether a kill aimed at a narrow window came after it (the mail already read, Tarifer told)."""
+    invoice = at_kill["statuses"].get("invoice")
+    if point.name == "mail-being-taken":
+        return invoice != "ordered" or bool(at_kill["taken_mail"])
+    if point.name == "received":
+        return bool(at_kill["mailbox"]["seen"]) or bool(at_kill["tarifer"])
+    if point.name == "in-tarifer":
+        return invoice != "received"
+    return False
+
+
 @pytest.mark.parametrize("point", POINTS, ids=[point.name for point in POINTS])
 def test_a_robot_killed_at_any_step_leaves_one_order_and_one_tarifer_record_per_document(tmp_path, point):
     began = time.monotonic()
-    with sandbox_process(*point.sandbox_options) as sandbox:
-        account = sandbox.settings["MTS_ACCOUNTS"].split(",")[0]
-        settings = dict(sandbox.settings, MTS_ACCOUNTS=account, **point.settings)
-        killed_dir, rerun_dir = tmp_path / "killed", tmp_path / "rerun"
-        state_path = state_file_of(killed_dir)
-        assert state_file_of(rerun_dir) == state_path, "both runs share one ledger state"
-
-        robot = start_robot(killed_dir, settings, point.suite)
-        condition, close = reached(point, sandbox, state_path, killed_dir)
-        try:
-            wait_until(robot, condition, f"the step {point.name}", point.poll)
-            kill_robot(robot)
-        finally:
-            if robot.process.poll() is None:
-                kill_robot(robot)
-            if close:
-                close()
-        killed_after = time.monotonic() - robot.started
-        at_kill = world(state_path, sandbox)
-        expect_at_kill(
-            point, at_kill, sandbox, f"\n--- at the kill:\n{shown(at_kill)}\n--- killed run:\n{robot.tail()}"
-        )
-
-        rerun = run_robot(rerun_dir, settings, suite=point.suite)
-        after = world(state_path, sandbox)
-        report = (
-            f"\n--- at the kill:\n{shown(at_kill)}\n--- after the rerun:\n{shown(after)}"
-            f"\n--- rerun output:\n{tail(rerun)}"
-        )
-        # One rerun is enough at every step: an interrupted order is looked up in «История действий»,
-        # an ordered one waits for its mail, a received one is uploaded (Tarifer asked by SHA-256 first).
-        assert rerun.returncode == 0, f"the rerun failed{report}"
-
-        documents = summary_of(rerun)["documents"]
-        placed = orders(sandbox.data_dir)
-        listing = tarifer_listing(sandbox.settings)
-
-        # One order per document in the portal's journal.
-        ordered = Counter(
-            (order["account"], order["document"], order.get("period") or order.get("period_from")) for order in placed
-        )
-        assert ordered and set(ordered.values()) == {1}, f"a document was ordered twice: {ordered}{report}"
-        assert len(placed) == len(documents), f"one order per document of the month{report}"
-
-        # One Tarifer record per document, by its facts and by its content.
-        held = Counter(
-            (record["account"], record["kind"], record["period_from"], record["period_to"]) for record in listing
-        )
-        assert set(held.values()) == {1}, f"a document is in Tarifer twice: {held}{report}"
-        assert len({record["sha256"] for record in listing}) == len(listing) == len(documents), report
-
-        # summary.json: every document in Tarifer, uploaded now or (when Tarifer had it before the rerun) skipped.
-        by_sha = {record["sha256"]: record for record in listing}
-        held_before = {record["sha256"] for record in at_kill["tarifer"]}
-        for entry in documents:
-            allowed = {"uploaded", "skipped"} if entry["sha256"] in held_before else {"uploaded"}
-            assert entry["status"] in allowed, f"{entry}{report}"
-            assert entry["error"] is None and entry["sha256"] in by_sha, f"{entry}{report}"
-            assert entry["tarifer_id"] == by_sha[entry["sha256"]]["id"], f"{entry}{report}"
-            if entry["status"] == "uploaded":
-                path = ROOT / entry["file"]
-                assert sha256_of(path) == entry["sha256"]
-                if entry["kind"] == "invoice":
-                    check_invoice(path, account, PERIOD)
-        invoice = next(entry for entry in documents if entry["kind"] == "invoice")
-        assert invoice["account"] == account and (invoice["period_from"], invoice["period_to"]) == (FIRST, LAST)
-        if at_kill["orders"] and invoice["status"] != "skipped":
-            # the order placed before the kill is the one continued, under its number (a skipped
-            # document is one the killed run finished: Tarifer holds it, and the rerun says no more)
-            assert invoice["order_id"] == at_kill["orders"][0]["order_id"], f"{invoice}{report}"
-        assert not after["outstanding"], f"nothing is left for a next run{report}"
-
-        assert_no_secret_in(tmp_path, sandbox.settings)
+    attempts = NARROW_ATTEMPTS if point.poll < POLL else 1
+    for attempt in range(1, attempts + 1):
+        with sandbox_process(*point.sandbox_options) as sandbox:
+            killed = kill_at(point, sandbox, tmp_path / f"attempt-{attempt}")
+            if attempt < attempts and window_missed(point, killed.at_kill):
+                print(f"\n{point.name}: the kill came after the window (attempt {attempt}); trying again")
+                continue
+            rerun, documents = rerun_after_the_kill(point, sandbox, killed, tmp_path)
+            break
+    at_kill, robot, killed_after = killed.at_kill, killed.robot, killed.killed_after
     print(
         f"\n{point.name}: killed after {killed_after:.1f} s ({robot.killed_processes} processes in "
         f"{len(robot.killed_groups)} groups), rerun {rerun.seconds:.1f} s, "
@@ -455,3 +444,71 @@ def test_a_robot_killed_at_any_step_leaves_one_order_and_one_tarifer_record_per_
         f"orders {len(at_kill['orders'])}, mailbox {at_kill['mailbox']}, tarifer {len(at_kill['tarifer'])}; "
         f"rerun {[(entry['kind'], entry['status']) for entry in documents]}"
     )
+
+
+def rerun_after_the_kill(point: KillPoint, sandbox: RunningSandbox, killed: Killed, tmp_path: Path):
+    """Check the world at the kill, run again, and check that the month ends with one order and one
+    Tarifer record per document; return the rerun and its documents."""
+    robot, settings, account, state_path, rerun_dir = (
+        killed.robot,
+        killed.settings,
+        killed.account,
+        killed.state_path,
+        killed.rerun_dir,
+    )
+    at_kill = killed.at_kill
+    expect_at_kill(
+        point, at_kill, sandbox, f"\n--- at the kill:\n{shown(at_kill)}\n--- killed run:\n{robot.tail()}"
+    )
+
+    rerun = run_robot(rerun_dir, settings, suite=point.suite)
+    after = world(state_path, sandbox)
+    report = (
+        f"\n--- at the kill:\n{shown(at_kill)}\n--- after the rerun:\n{shown(after)}"
+        f"\n--- rerun output:\n{tail(rerun)}"
+    )
+    # One rerun is enough at every step: an interrupted order is looked up in «История действий»,
+    # an ordered one waits for its mail, a received one is uploaded (Tarifer asked by SHA-256 first).
+    assert rerun.returncode == 0, f"the rerun failed{report}"
+
+    documents = summary_of(rerun)["documents"]
+    placed = orders(sandbox.data_dir)
+    listing = tarifer_listing(sandbox.settings)
+
+    # One order per document in the portal's journal.
+    ordered = Counter(
+        (order["account"], order["document"], order.get("period") or order.get("period_from")) for order in placed
+    )
+    assert ordered and set(ordered.values()) == {1}, f"a document was ordered twice: {ordered}{report}"
+    assert len(placed) == len(documents), f"one order per document of the month{report}"
+
+    # One Tarifer record per document, by its facts and by its content.
+    held = Counter(
+        (record["account"], record["kind"], record["period_from"], record["period_to"]) for record in listing
+    )
+    assert set(held.values()) == {1}, f"a document is in Tarifer twice: {held}{report}"
+    assert len({record["sha256"] for record in listing}) == len(listing) == len(documents), report
+
+    # summary.json: every document in Tarifer, uploaded now or (when Tarifer had it before the rerun) skipped.
+    by_sha = {record["sha256"]: record for record in listing}
+    held_before = {record["sha256"] for record in at_kill["tarifer"]}
+    for entry in documents:
+        allowed = {"uploaded", "skipped"} if entry["sha256"] in held_before else {"uploaded"}
+        assert entry["status"] in allowed, f"{entry}{report}"
+        assert entry["error"] is None and entry["sha256"] in by_sha, f"{entry}{report}"
+        assert entry["tarifer_id"] == by_sha[entry["sha256"]]["id"], f"{entry}{report}"
+        if entry["status"] == "uploaded":
+            path = ROOT / entry["file"]
+            assert sha256_of(path) == entry["sha256"]
+            if entry["kind"] == "invoice":
+                check_invoice(path, account, PERIOD)
+    invoice = next(entry for entry in documents if entry["kind"] == "invoice")
+    assert invoice["account"] == account and (invoice["period_from"], invoice["period_to"]) == (FIRST, LAST)
+    if at_kill["orders"] and invoice["status"] != "skipped":
+        # the order placed before the kill is the one continued, under its number (a skipped
+        # document is one the killed run finished: Tarifer holds it, and the rerun says no more)
+        assert invoice["order_id"] == at_kill["orders"][0]["order_id"], f"{invoice}{report}"
+    assert not after["outstanding"], f"nothing is left for a next run{report}"
+
+    assert_no_secret_in(tmp_path, sandbox.settings)
+    return rerun, documents

@@ -30,3 +30,14 @@ def test_a_plan_orders_uploads_and_marks_nothing_and_says_what_a_run_would_do(tm
         assert "Plan mode: the mailbox answers; no mail is read or marked." in plan.output
         page = (plan.outputdir / "summary.html").read_text(encoding="utf-8")
         assert "Пробный запуск" in page and "план: уже в Tarifer, заказа не будет" in page
+        screenshots = list((plan.outputdir / "browser" / "screenshot").glob("*"))
+        assert len(screenshots) >= 10, f"a screenshot of every screen: {screenshots}"
+
+
+def test_a_plan_names_the_screen_and_the_label_the_portal_lacks(tmp_path):
+    """With «Детализация разговоров» gone from the portal, the plan fails saying where; nothing is ordered."""
+    with sandbox_process("--without-label", "Детализация разговоров") as sandbox:
+        plan = run_robot(tmp_path / "plan", dict(sandbox.settings, MODE="plan"), suite="robot")
+        assert plan.returncode != 0
+        assert "Screen «Заказать документ»: «Детализация разговоров» is not there" in plan.output
+        assert not orders(sandbox.data_dir) and not tarifer_listing(sandbox.settings)
