@@ -6,20 +6,27 @@ month of the settings in ENV_FILE (``KEY=VALUE`` lines, as ``python -m sandbox
 imaplib and requests, in the robot's order:
 
 1. for every login (each ``[[login]]`` of ``MTS_LOGINS_FILE`` when there is one, else
-   ``MTS_LOGIN``): log in, then for every personal account drag it into «Текущая
-   выборка» and order the invoice of the last closed month, then for every personal
-   account its call details (all its numbers, the period's first to last day); log out;
+   ``MTS_LOGIN``): log in («Номер:», «Пароль:», «Войти»), read the left pane «Лицевые
+   счета» page by page, then for every personal account find it with «Фильтр», drag it
+   into «Текущая выборка» and order the invoice of the last closed month in the
+   «Документ» window («Период», «Отправить на», «Формат данных», «Заказать»), then for
+   every personal account its call details (all its numbers, the period's first to last
+   day) through the window's four steps: «Период с … по …» typed as dd.mm.yyyy,
+   «Далее», «Отправить на», «Далее», «Формат данных», «Далее», «Я принимаю правила
+   использования системы», «Заказать»; log out with «Выход»;
 2. wait once for all the mails: each ordered document's mail (by the order number in
    its subject), its attachment saved, unzipped when zipped;
 3. upload every document to Tarifer with the same request and metadata fields as the
    robot (``libraries/tarifer.py``: login, account, kind, period_from, period_to,
    operator, numbers, file).
 
-Same clicks, same mail, same uploads, and none of the robot's safety: no ledger, no
-question to Tarifer before ordering or uploading, no check of a document's content, no
-screenshot of the «Документ» window, no look into «История действий». A portal refusal
-stops the script. It prints how many documents it ordered and uploaded and its wall
-time, and exits 1 unless every ordered document was uploaded.
+Same clicks, found the same way (the visible labels, roles and column headings of
+``variables/portal_locators.py``, never an element id), same mail, same uploads, and
+none of the robot's safety: no ledger, no question to Tarifer before ordering or
+uploading, no check of «Выбрано N номеров», of the offered periods or of a document's
+content, no screenshot of the «Документ» window, no look into «История действий». A
+portal refusal stops the script. It prints how many documents it ordered and uploaded
+and its wall time, and exits 1 unless every ordered document was uploaded.
 """
 
 from __future__ import annotations
@@ -41,11 +48,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import requests
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from libraries.documents import document_file_name
 from libraries.environment import read_env_file
 from libraries.periods import last_closed_period, period_bounds
+from libraries.portal import order_number, period_option, portal_date, tree_page_position
+from variables import portal_locators as L
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/lib/chromium/chromium")
 PORTAL_TIMEOUT_MS = 30_000
@@ -53,14 +62,11 @@ PORTAL_TIMEOUT_MS = 30_000
 MAIL_POLL_SECONDS = 0.2
 """How often the mailbox is looked at while documents are missing."""
 
-INVOICE = "Сформированные счета закрытых расчётных периодов"
-CALL_DETAILS = "Детализация разговоров"
-ONE_CONTRACT = "один контракт, однотиповая"
-EMPTY_SELECTION = re.compile(r"^Текущая выборка \(0\)$")
 ORDER_NUMBER = re.compile(r"№\s*(\d+)")
+"""The order number in the subject of the operator's mail, «Заказ № 12345678: …»."""
 CONTENT_TYPES = {"pdf": "application/pdf", "xml": "application/xml", "html": "text/html"}
-TREE_PAGE = """(tree) => [...tree.querySelectorAll('li.account')].map((account) => [account.dataset.account,
-    [...account.querySelectorAll('li.subscriber')].map((item) => item.dataset.number)])"""
+
+expect.set_options(timeout=PORTAL_TIMEOUT_MS)
 
 
 @dataclass
@@ -98,89 +104,130 @@ def password(settings: dict[str, str], variable: str) -> str:
 
 
 # --- The portal ------------------------------------------------------------------------------
+#
+# Every click goes where the robot's goes (resources/portal.resource, portal_window.resource), found
+# the same way: by the visible labels, roles and headings of variables/portal_locators.py (``L``).
+
+
+def shown(page: Page, *selectors: str) -> str:
+    """Wait until one of ``selectors`` shows on the page (whichever answer the portal gives) and return it."""
+    visible = [page.locator(f"{selector} >> visible=true") for selector in selectors]
+    anyone = visible[0]
+    for locator in visible[1:]:
+        anyone = anyone.or_(locator)
+    anyone.first.wait_for()
+    return next(selector for selector, locator in zip(selectors, visible, strict=True) if locator.count())
 
 
 def log_in(page: Page, url: str, login: str, password: str) -> None:
-    """Manual 1.1: the number without +7, the password, «Войти»; a refusal stops the script."""
+    """Manual 1.1: the number without +7 in «Номер:», «Пароль:», «Войти»; a refusal stops the script."""
     page.goto(url)
-    page.fill("#login", login)
-    page.fill("#password", password)
-    page.click("#login-submit")
-    page.locator("#tabs:visible, #login-error:visible, #portal-error:visible").first.wait_for()
-    refusal = page.locator("#login-error:visible, #portal-error:visible")
-    if refusal.count():
-        raise SystemExit(f"The portal refused login {login}: {refusal.first.inner_text()}")
+    page.fill(L.NUMBER_FIELD, login)
+    page.fill(L.PASSWORD_FIELD, password)
+    page.click(L.LOG_IN_BUTTON)
+    if shown(page, L.NUMBERS_TAB_LINK, L.PORTAL_REFUSAL) == L.PORTAL_REFUSAL:
+        raise SystemExit(f"The portal refused login {login}: {page.locator(L.PORTAL_REFUSAL).first.inner_text()}")
+
+
+def redraw_left_pane(page: Page, button: str) -> None:
+    """Click ``button`` («Фильтр», «Следующая страница») and wait until the left pane is drawn anew."""
+    page.locator(L.ACCOUNTS_PANE_LOCATOR).evaluate("(pane) => pane.setAttribute('data-shown-before', '')")
+    page.click(button)
+    page.locator("[data-shown-before]").wait_for(state="detached")
+    page.locator(L.ACCOUNTS_PANE_LOCATOR).wait_for()
+
+
+def tree_page(page: Page) -> tuple[int, int]:
+    """The page the left pane shows and how many it has («Страница 2 из 3»)."""
+    return tree_page_position(page.inner_text(L.TREE_PAGE_LABEL))
 
 
 def show_in_tree(page: Page, text: str) -> None:
-    """Filter the left pane by ``text`` (a personal account; empty for all): its first page."""
-    shown = f'#tree[data-filter="{text}"][data-page="1"]'
-    if page.locator(shown).count():
+    """«Номер или лицевой счёт» ← ``text`` (a personal account; empty for all), «Фильтр»: its first page."""
+    if page.input_value(L.TREE_FILTER_FIELD) == text and tree_page(page)[0] == 1:
         return
-    page.fill("#tree-filter", text)
-    page.click("#hierarchy-filter")
-    page.locator(shown).wait_for(state="attached")
+    page.fill(L.TREE_FILTER_FIELD, text)
+    redraw_left_pane(page, L.FILTER_BUTTON)
 
 
 def numbers_by_account(page: Page) -> dict[str, list[str]]:
-    """The left pane, page by page: personal account → its numbers, in the portal's order."""
+    """The left pane «Лицевые счета», page by page: personal account → its numbers, in the portal's order."""
     show_in_tree(page, "")
     found: dict[str, list[str]] = {}
     while True:
-        for account, numbers in page.eval_on_selector("#tree", TREE_PAGE):
+        for account, numbers in page.locator(L.ACCOUNTS_PANE_LOCATOR).evaluate(L.READ_THE_PANE, L.TREE_READING):
             listed = found.setdefault(account, [])
             listed.extend(number for number in numbers if number not in listed)
-        if not page.locator("#tree-next[href]").count():
+        shown_page, pages = tree_page(page)
+        if shown_page >= pages:
             return found
-        shown = int(page.get_attribute("#tree", "data-page"))
-        page.click("#tree-next")
-        page.locator(f'#tree[data-page="{shown + 1}"]').wait_for(state="attached")
+        redraw_left_pane(page, L.NEXT_PAGE_LINK)
 
 
 def drag_account(page: Page, account: str) -> None:
-    """Empty «Текущая выборка», find the personal account and drag it in."""
-    if page.locator("#selection-table tbody tr").count():
-        page.click("#selection-clear")
-        page.locator("#selection-header", has_text=EMPTY_SELECTION).wait_for()
+    """Empty «Текущая выборка» («Очистить»), find the personal account and drag it in."""
+    heading = page.locator(L.SELECTION_HEADING)
+    if page.locator(L.SELECTION_ROWS).count():
+        page.click(L.CLEAR_SELECTION_BUTTON)
+        expect(heading).to_have_text(L.EMPTY_SELECTION)
     show_in_tree(page, account)
-    label = page.locator(f'#tree li.account[data-account="{account}"] .account-label').first
-    label.drag_to(page.locator("#selection"))
-    page.locator("#selection-header", has_text=ONE_CONTRACT).wait_for()
+    item = page.locator(L.TREE_ACCOUNT_ITEM.format(account=account)).first
+    item.scroll_into_view_if_needed()
+    item.drag_to(page.locator(L.SELECTION_PANE))
+    expect(heading).to_contain_text(L.ONE_CONTRACT)
 
 
 def open_document_window(page: Page, document: str) -> None:
-    """«Заказать документ», then the document: the «Документ» window."""
-    page.click("#order-document-toggle")
-    page.click(f"#order-menu >> text={document}")
-    page.locator("#document-dialog").wait_for(state="visible")
+    """«Заказать документ», then the document: the «Документ» window showing it."""
+    page.click(L.ORDER_DOCUMENT_BUTTON)
+    page.click(L.ORDER_MENU_ITEM[document])
+    expect(page.locator(L.DOCUMENT_WINDOW_LOCATOR)).to_contain_text(document)
+
+
+def stop_if_refused(page: Page) -> None:
+    """Stop the script with the portal's words when the «Документ» window refuses."""
+    refusal = page.locator(f"{L.ORDER_REFUSAL} >> visible=true")
+    if refusal.count():
+        raise SystemExit(f"The portal refused the order: {refusal.inner_text()}")
+
+
+def next_step(page: Page, expected: str) -> None:
+    """«Далее», and the next step of the wizard (its control ``expected``) or the portal's refusal."""
+    page.click(L.NEXT_STEP_BUTTON)
+    shown(page, expected, L.ORDER_REFUSAL)
+    stop_if_refused(page)
 
 
 def submit_order(page: Page) -> str:
-    """«Заказать», and the order number the portal confirms."""
-    page.click("#doc-submit")
-    page.locator("#order-result:visible, #doc-error:visible").first.wait_for()
-    if page.locator("#doc-error:visible").count():
-        raise SystemExit(f"The portal refused the order: {page.inner_text('#doc-error')}")
-    return ORDER_NUMBER.search(page.inner_text("#order-result")).group(1)
+    """«Заказать», and the order number of the portal's «Заказ № … принят»."""
+    page.click(L.ORDER_BUTTON)
+    shown(page, L.ORDER_CONFIRMATION_TEXT, L.ORDER_REFUSAL)
+    stop_if_refused(page)
+    return order_number(page.inner_text(L.ORDER_CONFIRMATION_TEXT))
 
 
 def order_invoice(page: Page, period: str, address: str) -> str:
-    """Manual 1.2: the invoice of the selected personal account, PDF, to ``address``."""
-    open_document_window(page, INVOICE)
-    page.select_option("#doc-period", period)
-    page.fill("#doc-email", address)
-    page.select_option("#doc-format", "PDF")
+    """Manual 1.2: the invoice of the selected personal account: «Период», «Отправить на», PDF."""
+    open_document_window(page, L.INVOICE_DOCUMENT)
+    page.select_option(L.INVOICE_PERIOD_FIELD, label=period_option(period))
+    page.fill(L.SEND_TO_FIELD, address)
+    page.select_option(L.DATA_FORMAT_FIELD, label=L.DATA_FORMATS["pdf"])
     return submit_order(page)
 
 
 def order_call_details(page: Page, first: str, last: str, address: str, fmt: str) -> str:
-    """Manual 2.1: the call details of the selection, ``first`` to ``last``, in ``fmt``."""
-    open_document_window(page, CALL_DETAILS)
-    page.fill("#doc-from", first)
-    page.fill("#doc-to", last)
-    page.fill("#doc-email", address)
-    page.select_option("#doc-format", fmt.upper())
-    page.check("#doc-accept")
+    """Manual 2.1: the call details of the selection, ``first`` to ``last`` (``YYYY-MM-DD``), in ``fmt``,
+    through the wizard's four steps: «Период с … по …» (dd.mm.yyyy), «Отправить на», «Формат данных»,
+    «Я принимаю правила использования системы»."""
+    open_document_window(page, L.CALL_DETAILS_DOCUMENT)
+    page.fill(L.DETAILS_FROM_FIELD, portal_date(first))
+    page.fill(L.DETAILS_TO_FIELD, portal_date(last))
+    next_step(page, L.SEND_TO_FIELD)
+    page.fill(L.SEND_TO_FIELD, address)
+    next_step(page, L.DATA_FORMAT_FIELD)
+    page.select_option(L.DATA_FORMAT_FIELD, label=L.DATA_FORMATS[fmt])
+    next_step(page, L.ACCEPT_RULES_CHECKBOX)
+    page.check(L.ACCEPT_RULES_CHECKBOX)
     return submit_order(page)
 
 
@@ -206,7 +253,7 @@ def order_login(browser: Browser, settings: dict, login: str, password: str, acc
         document = Document(login, account, "call_details", first, last, fmt, numbers[account])
         document.order_id = order_call_details(page, first, last, address, fmt)
         documents.append(document)
-    page.click("#logout")
+    page.click(L.LOG_OUT_LINK)
     context.close()
     return documents
 
