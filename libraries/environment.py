@@ -27,6 +27,7 @@ from libraries.logins import groups_from, read_logins_file
 from libraries.notify import notification_settings
 from libraries.ownership import Ownership
 from libraries.periods import period_bounds
+from libraries.tarifer_mail import tarifer_channel, tarifer_mail_settings
 from variables import production, sandbox
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -40,10 +41,12 @@ def read_settings(environ: dict[str, str], period: str) -> dict:
     what is wrong with a given one.
     """
     logins_file = environ.get("MTS_LOGINS_FILE", "").strip()
+    channel = tarifer_channel(environ.get("TARIFER_CHANNEL", ""))
+    not_needed = {name for other, names in production.TARIFER_CHANNELS.items() if other != channel for name in names}
     required = {
         name: meaning
         for name, meaning in production.REQUIRED.items()
-        if not (logins_file and name in production.ONE_LOGIN_SHORTCUT)
+        if not (logins_file and name in production.ONE_LOGIN_SHORTCUT) and name not in not_needed
     }
     missing = [f"{name} ({meaning})" for name, meaning in required.items() if not environ.get(name)]
     if missing:
@@ -60,6 +63,7 @@ def read_settings(environ: dict[str, str], period: str) -> dict:
     settings["LEDGER_STATE_FILE"] = str(Path(settings["LEDGER_STATE_FILE"] or DEFAULT_STATE_FILE).absolute())
     settings.update(call_details_settings(settings, period))
     settings.update(notification_settings(settings))
+    settings.update(tarifer_mail_settings(settings))
     settings["LOGINS"] = logins_of(settings, environ)
     return settings_of_login(settings, "")
 
@@ -272,7 +276,10 @@ class Environment:
         values.update({name: os.environ[name] for name in production.RUN_OPTIONS if name in os.environ})
         # Orders placed in this sandbox end with it: a later run must not wait for their e-mail.
         values["LEDGER_STATE_FILE"] = str(self.sandbox.data_dir / "ledger-state.json")
-        logger.info(f"Sandbox started: portal {values['MTS_PORTAL_URL']}, Tarifer {values['TARIFER_URL']}.")
+        logger.info(
+            f"Sandbox started: portal {values['MTS_PORTAL_URL']}, Tarifer {values['TARIFER_URL']} "
+            f"and its e-mail collector {values.get('TARIFER_EMAIL') or '(none)'}."
+        )
         return read_settings(values, period)
 
     @keyword("Run Started Here")

@@ -15,7 +15,13 @@ it) outlives every run and every output folder. It holds:
   a mail is never taken twice whatever its ``\\Seen`` flag says;
 - ``months``: the month's account: every document of the period and every
   mail looked at and left alone, so that a rerun (``--rerunfailed``, another
-  ``--outputdir``) adds to the month instead of replacing it.
+  ``--outputdir``) adds to the month instead of replacing it;
+- ``tarifer_mail``: the mails to Tarifer's e-mail collector (``TARIFER_CHANNEL=email``), by
+  Message-ID: which document, which file (SHA-256), when the Message-ID was decided and when the
+  mail was sent. The Message-ID is recorded, with the document's ``channel`` and
+  ``tarifer_message_id``, before the mail goes out; a document whose mail is recorded sent is never
+  sent again (e-mail has no Tarifer to ask), and one whose mail was decided but not recorded sent is
+  sent again with the same Message-ID, which a collector that deduplicates keeps once.
 
 Every change is written atomically (temporary file, then rename) before the
 robot goes on, and the state file is locked for the whole run.
@@ -55,10 +61,14 @@ FIELDS = (
     "sha256",
     "tarifer_id",
     "message_id",
+    "channel",
+    "tarifer_message_id",
     "amount",
     "plan",
     "error",
 )
+CHANNELS = ("api", "email")
+"""How a document went to Tarifer (``channel``): its HTTP upload or its e-mail collector."""
 STATE_VERSION = 2
 
 
@@ -109,7 +119,7 @@ def describe(entry: dict) -> str:
 
 def empty_state() -> dict:
     """A state file's content before any run."""
-    return {"version": STATE_VERSION, "outstanding": {}, "taken_mail": {}, "months": {}}
+    return {"version": STATE_VERSION, "outstanding": {}, "taken_mail": {}, "months": {}, "tarifer_mail": {}}
 
 
 def upgrade_state(data: dict) -> dict:
@@ -236,7 +246,10 @@ class Ledger:
         )
         earlier = self.state["outstanding"].get(key)
         if earlier:
-            continued = ("status", "order_id", "ordered_at", "file", "sha256", "message_id", "amount")
+            continued = (
+                *("status", "order_id", "ordered_at", "file", "sha256", "message_id", "amount"),
+                *("channel", "tarifer_message_id"),
+            )
             entry.update({name: earlier.get(name) for name in continued})
             logger.info(f"{describe(entry)} was {entry['status']} by an earlier run; continuing from there.")
         self.documents[key] = entry
@@ -256,10 +269,13 @@ class Ledger:
 
     @keyword("Mark Document")
     def mark_document(self, key: str, status: str, **facts) -> None:
-        """Set the status of a document and any facts learnt (``order_id``, ``file``, ``sha256``, ``tarifer_id``).
+        """Set the status of a document and any facts learnt (``order_id``, ``file``, ``sha256``, ``tarifer_id``,
+        ``channel``: ``api`` or ``email``).
 
         ``ordering`` is the intent to press «Заказать», stamped with the time
-        (``ordered_at``) and written to the state before the robot goes on.
+        (``ordered_at``) and written to the state before the robot goes on. A
+        document ``skipped`` (or planned to be) whose mail to Tarifer the ledger
+        records sent carries that mail's ``channel`` and ``tarifer_message_id``.
         """
         if status not in STATUSES:
             raise ValueError(f"Unknown status '{status}'; expected one of {', '.join(STATUSES)}.")
@@ -270,7 +286,11 @@ class Ledger:
         unknown = set(facts) - set(FIELDS)
         if unknown:
             raise ValueError(f"Unknown document facts: {', '.join(sorted(unknown))}.")
+        if facts.get("channel") not in (None, *CHANNELS):
+            raise ValueError(f"Unknown channel '{facts['channel']}'; expected one of {', '.join(CHANNELS)}.")
         entry = self.documents[key]
+        if status in ("skipped", "planned") and not facts.get("channel"):
+            facts.update(self._sent_mail_facts(key, facts.get("sha256")))
         if facts.get("file"):
             facts["file"] = display_path(facts["file"])
         if status == "ordering":
@@ -280,7 +300,13 @@ class Ledger:
             entry["error"] = facts.get("error")
         self._remember(key, entry)
         self._save()
-        labels = {"order_id": "order №", "tarifer_id": "Tarifer id", "error": "reason:"}
+        labels = {
+            "order_id": "order №",
+            "tarifer_id": "Tarifer id",
+            "channel": "by",
+            "tarifer_message_id": "Message-ID",
+            "error": "reason:",
+        }
         details = [f"{label} {facts[name]}" for name, label in labels.items() if facts.get(name)]
         logger.info(f"{describe(entry)}: {', '.join([status, *details])}")
 
@@ -344,6 +370,80 @@ class Ledger:
         """One line per failed document among ``keys``, saying why."""
         chosen = [self.documents[key] for key in keys]
         return [f"{describe(entry)}: {entry['error']}" for entry in chosen if entry["status"] == "failed"]
+
+    # --- Tarifer's e-mail collector: the mails sent to it ------------------------------
+
+    @keyword("Record The Mail To Tarifer")
+    def record_the_mail_to_tarifer(self, key: str, message_id: str) -> None:
+        """Write to the ledger state, before the mail goes out, that the document is mailed to Tarifer
+        under ``message_id``: the document keeps its status (``received``) and gains ``channel`` email
+        and ``tarifer_message_id``.
+
+        A run that dies after this finds the Message-ID and sends the same mail again, with the same
+        Message-ID, so that a collector that deduplicates keeps it once.
+        """
+        if self.plan:
+            raise ValueError("Plan mode uploads nothing: no mail to Tarifer is recorded.")
+        entry = self.documents[key]
+        known = self.state["tarifer_mail"].get(message_id)
+        if known and known["key"] != key:
+            raise ValueError(f"The Message-ID {message_id} is already that of another document's mail.")
+        self.state["tarifer_mail"][message_id] = {
+            "key": key,
+            "sha256": entry.get("sha256"),
+            "decided_at": (known or {}).get("decided_at") or now_iso(),
+            "sent_at": None,
+        }
+        entry.update(channel="email", tarifer_message_id=message_id)
+        self._remember(key, entry)
+        self._save()
+        logger.info(f"{describe(entry)}: its mail to Tarifer is {message_id}, recorded before it is sent.")
+
+    @keyword("Record The Mail To Tarifer Sent")
+    def record_the_mail_to_tarifer_sent(self, key: str) -> None:
+        """The mail recorded with `Record The Mail To Tarifer` was accepted by the SMTP server: the
+        document is ``uploaded`` (channel email) and its mail is never sent again. One write."""
+        message_id = self.documents[key].get("tarifer_message_id")
+        mail = self.state["tarifer_mail"].get(message_id or "")
+        if not mail or mail["key"] != key:
+            raise ValueError(f"No mail to Tarifer is recorded for {describe(self.documents[key])}.")
+        mail["sent_at"] = now_iso()
+        self.mark_document(key, "uploaded", channel="email", tarifer_message_id=message_id)
+
+    @keyword("Sent Mail To Tarifer")
+    def sent_mail_to_tarifer(
+        self, login: str, account: str, kind: str, period_from: str, period_to: str, numbers: list | None = None
+    ) -> dict | None:
+        """The ledger's record of the document's mail to Tarifer, when one was sent, else ``None``:
+        ``id`` (none: a mail gets no Tarifer id), ``sha256``, ``channel`` (email),
+        ``tarifer_message_id`` and ``sent_at``. With the e-mail channel this stands for asking
+        Tarifer, which has no API to ask."""
+        key = document_key(login, account, kind, period_from, period_to, numbers or ())
+        sent = self._sent_mail(key)
+        if sent is None:
+            return None
+        message_id, mail = sent
+        return {
+            "id": None,
+            "sha256": mail["sha256"],
+            "channel": "email",
+            "tarifer_message_id": message_id,
+            "sent_at": mail["sent_at"],
+        }
+
+    def _sent_mail(self, key: str, sha256: str | None = None) -> tuple[str, dict] | None:
+        """The last mail to Tarifer recorded sent for ``key`` (of the file ``sha256``, if given)."""
+        sent = [
+            (message_id, mail)
+            for message_id, mail in self.state["tarifer_mail"].items()
+            if mail["key"] == key and mail.get("sent_at") and (not sha256 or mail.get("sha256") == sha256)
+        ]
+        return max(sent, key=lambda item: item[1]["sent_at"]) if sent else None
+
+    def _sent_mail_facts(self, key: str, sha256: str | None) -> dict:
+        """``channel`` and ``tarifer_message_id`` of a document Tarifer holds because its mail was sent."""
+        sent = self._sent_mail(key, sha256)
+        return {"channel": "email", "tarifer_message_id": sent[0]} if sent else {}
 
     # --- the mailbox's side: which mails were taken or left alone ------------------
 

@@ -13,7 +13,8 @@ A document needs a person as the summary page says (``needs_a_person``):
 the run; ``uploaded`` and ``skipped`` (Tarifer already had it) need nobody. A
 plan-mode run (documents ``planned``) says «пробный запуск» and what it planned.
 
-The mail goes through ``SMTP_HOST``: STARTTLS by default (``SMTP_TLS``),
+The mail goes through ``SMTP_HOST`` (the connection code here also carries the
+documents to Tarifer's e-mail collector, ``libraries/tarifer_mail.py``): STARTTLS by default (``SMTP_TLS``),
 implicit TLS with ``ssl``, or plain SMTP with ``none``, which is refused unless
 the server is this machine. The server's certificate is always verified,
 against ``SMTP_CA_FILE`` if set, else the system's certificates. The robot
@@ -70,7 +71,7 @@ class NotificationFailed(RuntimeError):
 # --- the settings ------------------------------------------------------------------------
 
 
-def parse_recipients(value) -> list[str]:
+def parse_recipients(value, setting: str = "NOTIFY_EMAIL") -> list[str]:
     """``NOTIFY_EMAIL`` (comma-separated text, or a list) as a list of addresses; refuses anything else."""
     items = value.split(",") if isinstance(value, str) else list(value or [])
     recipients = [item.strip() for item in items if item and item.strip()]
@@ -82,7 +83,7 @@ def parse_recipients(value) -> list[str]:
             or "." not in domain.strip(".")
             or any(char.isspace() or char in '<>,;:"()[]\\' for char in address)
         ):
-            raise RuntimeError(f"NOTIFY_EMAIL: '{address}' is not an e-mail address.")
+            raise RuntimeError(f"{setting}: '{address}' is not an e-mail address.")
     return recipients
 
 
@@ -124,30 +125,39 @@ def notification_settings(settings: dict) -> dict:
     recipients, ``SMTP_HOST`` is required, plain SMTP is refused unless the
     host is this machine, and ``SMTP_USER`` needs ``SMTP_PASSWORD``.
     """
-    mode = tls_mode(settings.get("SMTP_TLS", ""))
-    host = str(settings.get("SMTP_HOST", "")).strip()
-    user = str(settings.get("SMTP_USER", "")).strip()
     recipients = parse_recipients(settings.get("NOTIFY_EMAIL", ""))
-    result = {
-        "NOTIFY_EMAIL": recipients,
-        "SMTP_HOST": host,
+    result = {"NOTIFY_EMAIL": recipients, **smtp_settings(settings)}
+    if recipients:
+        require_smtp_server(result, settings, "NOTIFY_EMAIL is set")
+    return result
+
+
+def smtp_settings(settings: dict) -> dict:
+    """The SMTP settings of ``settings``, normalised: ``SMTP_HOST``, ``SMTP_TLS``, ``SMTP_PORT`` (a number),
+    ``SMTP_USER`` and ``SMTP_FROM`` (the sender to use); shared by every mail the robot sends."""
+    mode = tls_mode(settings.get("SMTP_TLS", ""))
+    return {
+        "SMTP_HOST": str(settings.get("SMTP_HOST", "")).strip(),
         "SMTP_TLS": mode,
         "SMTP_PORT": smtp_port(settings.get("SMTP_PORT", ""), mode),
-        "SMTP_USER": user,
+        "SMTP_USER": str(settings.get("SMTP_USER", "")).strip(),
         "SMTP_FROM": sender_of(settings),
     }
-    if not recipients:
-        return result
+
+
+def require_smtp_server(chosen: dict, settings: dict, because: str) -> None:
+    """Refuse SMTP settings (``chosen``, from `smtp_settings`) a mail cannot go out with, saying ``because``
+    why a server is needed: no ``SMTP_HOST``, plain SMTP to another machine, ``SMTP_USER`` without a password."""
+    host, mode = chosen["SMTP_HOST"], chosen["SMTP_TLS"]
     if not host:
-        raise RuntimeError("NOTIFY_EMAIL is set, so SMTP_HOST must name the SMTP server to send through.")
+        raise RuntimeError(f"{because}, so SMTP_HOST must name the SMTP server to send through.")
     if mode == "none" and not is_loopback_host(host):
         raise RuntimeError(
             f"SMTP_TLS=none sends the mail and the password in the clear: it is accepted only "
             f"for this machine (127.0.0.0/8, ::1, localhost), not for {host}."
         )
-    if user and not secret_text(settings.get("SMTP_PASSWORD")):
+    if chosen["SMTP_USER"] and not secret_text(settings.get("SMTP_PASSWORD")):
         raise RuntimeError("SMTP_USER is set, so SMTP_PASSWORD must be set too.")
-    return result
 
 
 def sender_of(settings: dict) -> str:
@@ -354,15 +364,25 @@ def connect(settings: dict) -> smtplib.SMTP:
     return smtp
 
 
+def server_of(settings: dict) -> str:
+    """The SMTP server as a message names it: ``host:port (SMTP_TLS=mode)``."""
+    return f"{settings['SMTP_HOST']}:{settings['SMTP_PORT']} (SMTP_TLS={settings['SMTP_TLS']})"
+
+
+def failure_of(error: BaseException, settings: dict) -> str:
+    """What went wrong with a mail, in words a person can act on, never with the password."""
+    return scrub(reason_of(error, settings), secret_text(settings.get("SMTP_PASSWORD")))
+
+
 def send(message: EmailMessage, settings: dict) -> None:
     """Send ``message`` from ``SMTP_FROM`` to ``NOTIFY_EMAIL``; raise ``NotificationFailed`` saying why not."""
     recipients = settings["NOTIFY_EMAIL"]
-    where = f"{settings['SMTP_HOST']}:{settings['SMTP_PORT']} (SMTP_TLS={settings['SMTP_TLS']})"
+    where = server_of(settings)
     try:
         with connect(settings) as smtp:
             refused = smtp.send_message(message, from_addr=settings["SMTP_FROM"], to_addrs=recipients)
     except Exception as error:  # every failure becomes one clear, password-free error
-        reason = scrub(reason_of(error, settings), secret_text(settings.get("SMTP_PASSWORD")))
+        reason = failure_of(error, settings)
         raise NotificationFailed(
             f"The month's summary was not sent to {', '.join(recipients)} through {where}: {reason}"
         ) from None

@@ -2,8 +2,8 @@
 
 Written from the same object as ``summary.json`` when the run ends: the month,
 the environment, a table per login of every document (personal account,
-document, period, numbers, status in words, Tarifer's id, the invoice's
-total), what failed and what a person should do about it, and the mails the
+document, period, numbers, status in words with the channel the document went
+by, Tarifer's id, the invoice's total), what failed and what a person should do about it, and the mails the
 robot left alone. Self-contained (styles inline, no external file) and
 printable. ``document_line`` is the same document in one English line, for
 the task messages of report.html.
@@ -34,11 +34,18 @@ NEEDS_A_PERSON = ("failed", "ordering", "ordered", "received")
 """Statuses at the end of a run that a person should look at."""
 
 KIND_WORDS = {"invoice": "Счёт", "call_details": "Детализация разговоров"}
+CHANNEL_WORDS = {"api": "через API", "email": "по e-mail"}
+"""How a document went to Tarifer (``channel``), said after its status."""
 
 ADVICE = (
     (r"refused the login|Not logged in", "Проверьте номер и пароль входа в «Виртуальный менеджер»."),
     (r"not listed for login", "Проверьте список лицевых счетов (MTS_ACCOUNTS или accounts в файле логинов)."),
     (r"No e-mail .* arrived", "Письмо оператора не пришло вовремя: следующий запуск дождётся его."),
+    (
+        r"too large for Tarifer's e-mail collector",
+        "Документ велик для почтового сборщика Tarifer даже в ZIP: передайте его вручную "
+        "или увеличьте TARIFER_MAX_MAIL_SIZE, если сборщик примет письмо больше.",
+    ),
     (r"Tarifer", "Tarifer не принял документ: проверьте доступ; следующий запуск загрузит его снова."),
     (r"portal|недоступн", "Портал оператора не ответил: следующий запуск продолжит с того же места."),
 )
@@ -145,6 +152,13 @@ def status_words(entry: dict) -> str:
     words = STATUS_WORDS.get(entry["status"], entry["status"])
     if entry["status"] == "ordered" and entry.get("order_id"):
         words += f" (заказ № {entry['order_id']})"
+    channel = entry.get("channel")
+    if entry["status"] in ("uploaded", "skipped") and channel == "email":
+        words = f"{'уже был ' if entry['status'] == 'skipped' else ''}отправлен в Tarifer {CHANNEL_WORDS[channel]}"
+    elif entry["status"] in ("uploaded", "skipped") and channel in CHANNEL_WORDS:
+        words += f" {CHANNEL_WORDS[channel]}"
+    elif entry["status"] == "received" and entry.get("tarifer_message_id"):
+        words += "; письмо в Tarifer отправлялось без подтверждения, следующий запуск отправит его снова"
     return words
 
 
@@ -258,8 +272,12 @@ def document_line(entry: dict) -> str:
     outcome = entry["status"] + (f": {entry['plan']}" if entry.get("plan") else "")
     if entry.get("tarifer_id"):
         outcome += f", Tarifer id {entry['tarifer_id']}"
+    elif entry.get("tarifer_message_id") and entry["status"] in ("uploaded", "skipped"):
+        outcome += f", Message-ID {entry['tarifer_message_id']}"
     elif entry.get("order_id"):
         outcome += f", order {entry['order_id']}"
+    if entry.get("channel") and entry["status"] in ("uploaded", "skipped"):
+        outcome += f" (by {'e-mail' if entry['channel'] == 'email' else 'API'})"
     if entry["status"] == "failed":
         outcome += f": {entry.get('error', '')}"
     return f"{entry['account']} · {kind} · {entry['period_from']}–{entry['period_to']} · {outcome}"

@@ -10,6 +10,12 @@ the mailbox users' passwords, as a submission server does; neither is
 required, so plain SMTP from the portal stand-in or a test still delivers.
 Clients verify TLS against ``MailServer.ca_file``.
 
+Some addresses are not mailboxes but collectors (``collectors``): mail for
+such an address is handed to its function (e.g. Tarifer's e-mail collector,
+``sandbox/tarifer.py``) within the SMTP transaction, and the function's
+``MailRefused`` becomes the SMTP answer, so the sender learns at once whether
+the collector took the mail.
+
 Everything lives in one work folder::
 
     workdir/
@@ -34,6 +40,7 @@ import stat
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -195,15 +202,33 @@ def answers(host: str, port: int, greeting: bytes, tls: ssl.SSLContext | None = 
         return False
 
 
-class LmtpRelay:
-    """aiosmtpd handler that checks recipients with LMTP and delivers each message there."""
+class MailRefused(Exception):
+    """A collector does not take a mail; ``reply`` is the SMTP answer, e.g. ``554 5.6.0 why``."""
 
-    def __init__(self, host: str, port: int):
+    def __init__(self, reply: str):
+        super().__init__(reply)
+        self.reply = reply
+
+
+Collector = Callable[[bytes, str, str], None]
+"""Takes a mail's bytes, its sender and the collector's address; raises ``MailRefused`` to refuse it."""
+
+
+class LmtpRelay:
+    """aiosmtpd handler that checks recipients with LMTP and delivers each message there, or hands it
+    to the collector of its address."""
+
+    def __init__(self, host: str, port: int, collectors: dict[str, Collector] | None = None):
         self.host = host
         self.port = port
+        self.collectors = {address.lower(): collector for address, collector in (collectors or {}).items()}
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        """Accept a recipient only if dovecot's LMTP accepts it; otherwise pass its refusal on."""
+        """Accept a recipient only if dovecot's LMTP accepts it (or a collector has its address);
+        otherwise pass LMTP's refusal on."""
+        if address.lower() in self.collectors:
+            envelope.rcpt_tos.append(address)
+            return "250 2.1.5 OK"
         code, reply = await asyncio.to_thread(self._probe_recipient, envelope.mail_from, address)
         if code != 250:
             log.info("refused recipient %s from %s: %s %s", address, envelope.mail_from, code, reply)
@@ -212,11 +237,32 @@ class LmtpRelay:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        """Deliver the message to every accepted recipient, one LMTP transaction each."""
-        failures = await asyncio.to_thread(self._deliver, envelope)
+        """Deliver the message to every accepted recipient, one LMTP transaction each, or hand it to the
+        recipient's collector."""
+        failures = []
+        for recipient in envelope.rcpt_tos:
+            if recipient.lower() in self.collectors:
+                failure = await asyncio.to_thread(self._collect, envelope, recipient)
+                failures += [failure] if failure else []
+        mailboxes = [recipient for recipient in envelope.rcpt_tos if recipient.lower() not in self.collectors]
+        if mailboxes:
+            failures += await asyncio.to_thread(self._deliver, envelope, mailboxes)
         if failures:
             return failures[0]
         return "250 2.0.0 Message accepted for delivery"
+
+    def _collect(self, envelope, recipient: str) -> str | None:
+        """Hand the message to the collector of ``recipient``; return its refusal as an SMTP reply, or None."""
+        try:
+            self.collectors[recipient.lower()](envelope.original_content, envelope.mail_from or "", recipient)
+        except MailRefused as refusal:
+            log.info("the collector %s refused mail from %s: %s", recipient, envelope.mail_from, refusal.reply)
+            return refusal.reply
+        except Exception:
+            log.exception("the collector %s failed on mail from %s", recipient, envelope.mail_from)
+            return "451 4.3.0 the collector failed; try again later"
+        log.info("handed mail from %s to the collector %s", envelope.mail_from, recipient)
+        return None
 
     def _probe_recipient(self, sender: str, recipient: str) -> tuple[int, str]:
         """Ask LMTP whether it would take ``recipient``; return its reply code and text."""
@@ -226,11 +272,12 @@ class LmtpRelay:
             lmtp.rset()
         return code, reply.decode("utf-8", "replace")
 
-    def _deliver(self, envelope) -> list[str]:
-        """Relay ``envelope`` to LMTP; return SMTP replies for the recipients that failed."""
+    def _deliver(self, envelope, recipients: list[str] | None = None) -> list[str]:
+        """Relay ``envelope`` to LMTP (for ``recipients``, by default all); return SMTP replies for the
+        recipients that failed."""
         failures = []
         with smtplib.LMTP(self.host, self.port, timeout=30) as lmtp:
-            for recipient in envelope.rcpt_tos:
+            for recipient in envelope.rcpt_tos if recipients is None else recipients:
                 failure = self._deliver_to(lmtp, envelope, recipient)
                 if failure:
                     log.warning("delivery from %s to %s failed: %s", envelope.mail_from, recipient, failure)
@@ -287,14 +334,22 @@ class MailServer:
     with the same certificate and then AUTH with the mailbox users' passwords;
     neither is required.
 
-    ``users`` maps addresses to passwords, e.g. ``{"robot@sandbox.test": "secret"}``.
-    Ports are chosen when the server starts. The certificate is made once per
+    ``users`` maps addresses to passwords, e.g. ``{"robot@sandbox.test": "secret"}``;
+    ``collectors`` maps addresses that are no mailbox to the function their
+    mail is handed to (see ``Collector``). Ports are chosen when the server starts. The certificate is made once per
     work folder (for localhost, 127.0.0.1 and ``host``) and reused afterwards.
     """
 
-    def __init__(self, workdir: Path, users: dict[str, str], host: str = "127.0.0.1"):
+    def __init__(
+        self,
+        workdir: Path,
+        users: dict[str, str],
+        host: str = "127.0.0.1",
+        collectors: dict[str, Collector] | None = None,
+    ):
         self.workdir = Path(workdir).absolute()
         self.users = dict(users)
+        self.collectors = dict(collectors or {})
         self.host = host
         self.imap_port = 0
         self.smtp_port = 0
@@ -350,7 +405,7 @@ class MailServer:
         try:
             self._wait_for_dovecot(log_offset)
             self._controller = Controller(
-                LmtpRelay(self.host, self.lmtp_port),
+                LmtpRelay(self.host, self.lmtp_port, self.collectors),
                 hostname=self.host,
                 port=self.smtp_port,
                 data_size_limit=MAX_MESSAGE_BYTES,

@@ -30,6 +30,12 @@ over IMAPS like the robot's). The settings send the run's notification
 through the SMTP receiver with STARTTLS, verified against the mail server's
 certificate, logged in as the robot's mailbox; ``NOTIFY_EMAIL`` is not
 written: set it (e.g. to the finance mailbox) to have the summary mailed.
+
+Tarifer takes documents both ways: through its API (``TARIFER_URL``,
+``TARIFER_TOKEN``) and through its e-mail collector, ``TARIFER_EMAIL``, an
+address of the SMTP receiver whose mail goes to the Tarifer stand-in
+(``sandbox/tarifer.py``). ``TARIFER_CHANNEL`` is not written: the robot uses
+the API unless it is set to ``email``.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from sandbox.http import ServerThread
 from sandbox.mail import MailServer
 from sandbox.portal import DEFAULT_DETAILS_HISTORY_DAYS, DEFAULT_ZIP_ABOVE_BYTES, FAULTS, TREE_PAGE_SIZE
 from sandbox.portal import create_app as create_portal
+from sandbox.tarifer import COLLECTOR_ADDRESS
 from sandbox.tarifer import create_app as create_tarifer
 
 log = logging.getLogger(__name__)
@@ -109,8 +116,10 @@ class Sandbox:
         os.chmod(self.data_dir, 0o755)
         try:
             mailboxes = {ROBOT_MAILBOX: self.mailbox_password, FINANCE_MAILBOX: self.finance_password}
-            self.mail = MailServer(self.data_dir / "mail", mailboxes).start()
             tarifer_app = create_tarifer(self.data_dir / "tarifer", self.tarifer_token)
+            # mail for Tarifer's collector address is handed to the Tarifer stand-in within the SMTP transaction
+            collectors = {COLLECTOR_ADDRESS: tarifer_app.extensions["tarifer_collector"]}
+            self.mail = MailServer(self.data_dir / "mail", mailboxes, collectors=collectors).start()
             self.tarifer = ServerThread(tarifer_app).start()
             portal_app = create_portal(
                 self.logins,
@@ -173,6 +182,8 @@ class Sandbox:
             "IMAP_CA_FILE": str(self.mail.ca_file),
             "TARIFER_URL": f"{self.tarifer.url}/api/v1",
             "TARIFER_TOKEN": self.tarifer_token,
+            # Tarifer's e-mail collector (used with TARIFER_CHANNEL=email), reached through the SMTP settings below
+            "TARIFER_EMAIL": COLLECTOR_ADDRESS,
             # the portal stand-in mails within seconds, so the robot may look often
             "MAIL_TIMEOUT": str(int(60 + 10 * self.options.delivery_delay)),
             "MAIL_POLL_INTERVAL": "0.5",

@@ -1,4 +1,4 @@
-"""A local stand-in for Tarifer's document upload API.
+"""A local stand-in for Tarifer: its document upload API and its e-mail collector.
 
 Tarifer publishes no upload API, so the project defines this contract and the
 robot is configured against it. All answers are JSON (UTF-8); errors have the
@@ -10,14 +10,27 @@ shape ``{"error": "<code>", "message": "<text>"}``.
                                           ``sha256``, ``account``, ``kind``
 ``GET  /api/v1/documents/<id>``           200 record, 404 unknown
 ``GET  /api/v1/documents/<id>/content``   200 the stored bytes
+``GET  /api/v1/mails``                    200 ``{"mails": [...]}``: every mail the collector took
 
 Every endpoint except health needs ``Authorization: Bearer <token>``.
 Setting ``app.config["OUTAGE"] = True`` makes every endpoint except health
 answer 503, to exercise the robot's handling of an unavailable service.
 
+What Tarifer documents is an e-mail collector that takes the operator's
+documents as attachments. The stand-in's collector (``MailCollector``,
+``app.extensions["tarifer_collector"]``) is handed every mail the sandbox's
+SMTP receiver gets for ``COLLECTOR_ADDRESS`` and ingests each attachment like
+an API upload: the metadata from the mail's text (``account: 277300018417``
+lines, named as the upload's fields), the same content checks, a ZIP unpacked
+first. It deduplicates by Message-ID (a mail seen before adds nothing) and by
+SHA-256 (a document held before, by either channel, is not stored again). Its
+records carry ``channel: email`` and the mail's ``message_id`` in the same
+listing as the API's (``channel: api``). What it refuses, it refuses in the
+SMTP answer (5xx, with the reason); in an outage it answers 451.
+
 Documents are stored under ``data_dir/files/<sha256>.<ext>`` with their
-records in ``data_dir/index.json``, so a new app on the same directory sees
-everything uploaded before.
+records, and the collector's journal of mails, in ``data_dir/index.json``, so
+a new app on the same directory sees everything uploaded before.
 """
 
 from __future__ import annotations
@@ -32,7 +45,11 @@ import re
 import tempfile
 import threading
 import uuid
+import zipfile
+from collections.abc import Callable
 from datetime import UTC, date, datetime
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path, PurePosixPath
 from typing import Any
 from xml.parsers import expat
@@ -40,6 +57,8 @@ from xml.parsers import expat
 from flask import Flask, Response, jsonify, request, send_file
 from pypdf import PdfReader
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from sandbox.mail import MailRefused
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +93,16 @@ BOM_ENCODINGS = (
 ACCOUNT_PATTERN = re.compile(r"[0-9]{12}")
 NUMBER_PATTERN = re.compile(r"[0-9]{11}")
 DATE_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+COLLECTOR_ADDRESS = "tarifer@sandbox.test"
+"""The collector's address in the sandbox (``TARIFER_EMAIL``)."""
+COLLECTOR_MAX_BYTES = 20_000_000
+"""The largest mail the collector takes, as it arrives (attachments base64-encoded)."""
+MAIL_FIELDS = ("operator", "login", "account", "kind", "period_from", "period_to", "numbers")
+FIELD_LINE = re.compile(r"^\s*([a-z_]+)\s*:\s*(.*?)\s*$")
+ZIP_MAGIC = b"PK\x03\x04"
+ZIP_MAX_MEMBERS = 10
+ZIP_MAX_UNPACKED = 200 * 1024 * 1024
 
 
 class UnsupportedDocument(Exception):
@@ -323,16 +352,27 @@ class DocumentStore:
         self.index_path = self.data_dir / "index.json"
         self.files_dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self._mails: list[dict[str, Any]] = []
         self._records: list[dict[str, Any]] = self._load()
 
     def _load(self) -> list[dict[str, Any]]:
-        """Read the index, or start empty when there is none yet."""
+        """Read the index (documents, and the collector's mails), or start empty when there is none yet."""
         if not self.index_path.exists():
             return []
         try:
-            return json.loads(self.index_path.read_text(encoding="utf-8"))["documents"]
-        except (ValueError, KeyError, TypeError) as exc:
+            index = json.loads(self.index_path.read_text(encoding="utf-8"))
+            records = index["documents"]
+            self._mails = list(index.get("mails") or [])
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"the Tarifer index {self.index_path} is not readable: {exc}") from exc
+        for record in records:
+            record.setdefault("channel", "api")
+        return records
+
+    def mails(self) -> list[dict[str, Any]]:
+        """Return copies of the collector's journal: one entry per mail it took, duplicates too."""
+        with self._lock:
+            return [dict(mail) for mail in self._mails]
 
     def list(self, **filters: str) -> list[dict[str, Any]]:
         """Return copies of the records whose fields equal every given filter."""
@@ -355,22 +395,58 @@ class DocumentStore:
 
     def add(self, data: bytes, fields: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """Store ``data`` unless its SHA-256 is known; return (record, duplicate)."""
-        sha256 = hashlib.sha256(data).hexdigest()
         with self._lock:
-            existing = self._find("sha256", sha256)
-            if existing:
-                return dict(existing), True
-            record = {
-                "id": self._new_id(),
-                "sha256": sha256,
-                "size": len(data),
-                "received_at": utc_timestamp(),
-                **fields,
-            }
-            atomic_write(self.content_path(record), data)
-            self._records.append(record)
+            record, duplicate = self._add(data, fields)
+            if not duplicate:
+                self._save()
+            return dict(record), duplicate
+
+    def add_mail(
+        self, message_id: str, mail: dict[str, Any], documents: list[tuple[bytes, dict[str, Any]]]
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Take a mail's documents, each stored unless its SHA-256 is known, and journal the mail.
+
+        A mail whose Message-ID was taken before stores nothing. Returns the
+        records (new or held before) and why the mail added nothing, if it
+        did not: ``message_id`` or ``sha256``.
+        """
+        with self._lock:
+            earlier = next((m for m in self._mails if message_id and m["message_id"] == message_id), None)
+            if earlier is not None:
+                records = [dict(self._find("id", doc_id)) for doc_id in earlier["documents"]]
+                duplicate = "message_id"
+            else:
+                added = [self._add(data, fields) for data, fields in documents]
+                records = [dict(record) for record, _ in added]
+                duplicate = "sha256" if all(known for _, known in added) else None
+            self._mails.append(
+                {
+                    **mail,
+                    "message_id": message_id,
+                    "received_at": utc_timestamp(),
+                    "documents": [record["id"] for record in records],
+                    "duplicate": duplicate,
+                }
+            )
             self._save()
-            return dict(record), False
+            return records, duplicate
+
+    def _add(self, data: bytes, fields: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Store ``data`` unless its SHA-256 is known; caller holds the lock and saves."""
+        sha256 = hashlib.sha256(data).hexdigest()
+        existing = self._find("sha256", sha256)
+        if existing:
+            return existing, True
+        record = {
+            "id": self._new_id(),
+            "sha256": sha256,
+            "size": len(data),
+            "received_at": utc_timestamp(),
+            **fields,
+        }
+        atomic_write(self.content_path(record), data)
+        self._records.append(record)
+        return record, False
 
     def _find(self, field: str, value: str) -> dict[str, Any] | None:
         """Return the stored record whose ``field`` equals ``value``; caller holds the lock."""
@@ -385,7 +461,7 @@ class DocumentStore:
 
     def _save(self) -> None:
         """Rewrite the index atomically; caller holds the lock."""
-        text = json.dumps({"documents": self._records}, ensure_ascii=False, indent=2)
+        text = json.dumps({"documents": self._records, "mails": self._mails}, ensure_ascii=False, indent=2)
         atomic_write(self.index_path, text.encode("utf-8"))
 
 
@@ -406,6 +482,87 @@ def atomic_write(path: Path, data: bytes) -> None:
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
+
+
+# --- the e-mail collector ----------------------------------------------------
+
+
+def mail_fields(message) -> dict[str, str]:
+    """The upload fields a mail's text names, one ``name: value`` a line (the first of each name)."""
+    body = message.get_body(preferencelist=("plain",))
+    text = body.get_content() if body is not None else ""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        match = FIELD_LINE.match(line)
+        if match and match.group(1) in MAIL_FIELDS:
+            fields.setdefault(match.group(1), match.group(2))
+    return fields
+
+
+def unpack(filename: str, data: bytes) -> list[tuple[str, bytes]]:
+    """The documents in an attachment: itself, or the members of a ZIP (names only, size-limited)."""
+    if not (data.startswith(ZIP_MAGIC) or filename.lower().endswith(".zip")):
+        return [(filename, data)]
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = [info for info in archive.infolist() if not info.is_dir()]
+        if not members or len(members) > ZIP_MAX_MEMBERS:
+            raise MailRefused(f"554 5.6.0 the ZIP {filename!r} holds {len(members)} files; 1 to {ZIP_MAX_MEMBERS}")
+        unpacked, total = [], 0
+        for info in members:
+            with archive.open(info) as member:
+                content = member.read(ZIP_MAX_UNPACKED - total + 1)
+            total += len(content)
+            if total > ZIP_MAX_UNPACKED:
+                raise MailRefused(f"554 5.6.0 the ZIP {filename!r} unpacks to more than {ZIP_MAX_UNPACKED} bytes")
+            unpacked.append((PurePosixPath(info.filename.replace("\\", "/")).name, content))
+        return unpacked
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, ValueError, OSError) as exc:
+        raise MailRefused(f"554 5.6.0 the attachment {filename!r} is not a readable ZIP ({exc})") from None
+
+
+class MailCollector:
+    """Tarifer's e-mail collector: takes a mail handed over by the SMTP receiver, or refuses it with
+    ``MailRefused`` (an SMTP reply)."""
+
+    def __init__(self, store: DocumentStore, max_bytes: int, unavailable: Callable[[], bool]):
+        self.store = store
+        self.max_bytes = max_bytes
+        self.unavailable = unavailable
+
+    def __call__(self, content: bytes, sender: str, recipient: str) -> None:
+        """Ingest the mail ``content`` from ``sender``; return once its documents are held."""
+        if self.unavailable():
+            raise MailRefused("451 4.3.2 Tarifer is temporarily unavailable; retry later")
+        if len(content) > self.max_bytes:
+            raise MailRefused(
+                f"552 5.3.4 the mail is {len(content)} bytes; Tarifer's collector takes at most {self.max_bytes}"
+            )
+        message = BytesParser(policy=policy.default).parsebytes(content)
+        message_id = " ".join(str(message.get("Message-ID") or "").split())
+        try:
+            metadata = parse_metadata(mail_fields(message))
+        except ApiError as exc:
+            raise MailRefused(f"550 5.6.0 the mail does not say which document it carries: {exc.message}") from None
+        documents = []
+        attachments = [part for part in message.iter_attachments() if part.get_filename()]
+        if not attachments:
+            raise MailRefused("550 5.6.0 the mail carries no attachment")
+        for part in attachments:
+            filename = PurePosixPath((part.get_filename() or "").replace("\\", "/")).name
+            for name, data in unpack(filename, part.get_payload(decode=True) or b""):
+                if not data:
+                    raise MailRefused(f"554 5.6.0 the attachment {name!r} is empty")
+                try:
+                    detected = sniff_upload(name, data)
+                except ApiError as exc:
+                    raise MailRefused(f"554 5.6.0 {exc.message}") from None
+                fields = {"format": detected, "filename": name, **metadata, "channel": "email"}
+                documents.append((data, {**fields, "message_id": message_id}))
+        journal = {"from": sender, "to": recipient, "subject": str(message.get("Subject") or "")}
+        records, duplicate = self.store.add_mail(message_id, journal, documents)
+        outcome = f"a duplicate by {duplicate}" if duplicate else "stored"
+        log.info("mail %s from %s: %s (%s)", message_id, sender, outcome, ", ".join(r["id"] for r in records))
 
 
 # --- application ------------------------------------------------------------
@@ -429,11 +586,19 @@ OUTAGE_FLAG = "OUTAGE"
 test can switch a running stand-in off and on from outside its process."""
 
 
-def create_app(data_dir: Path, token: str, *, max_upload_bytes: int = 200 * 1024 * 1024) -> Flask:
+def create_app(
+    data_dir: Path,
+    token: str,
+    *,
+    max_upload_bytes: int = 200 * 1024 * 1024,
+    collector_max_bytes: int = COLLECTOR_MAX_BYTES,
+) -> Flask:
     """Create the Tarifer stand-in storing its documents under ``data_dir``.
 
     ``token`` is the bearer token every endpoint except health requires;
-    requests larger than ``max_upload_bytes`` are answered with 413.
+    requests larger than ``max_upload_bytes`` are answered with 413. The
+    e-mail collector (``app.extensions["tarifer_collector"]``, handed mail by
+    the SMTP receiver) refuses mail over ``collector_max_bytes``.
     """
     if not token:
         raise ValueError("the Tarifer stand-in needs a non-empty API token")
@@ -443,12 +608,18 @@ def create_app(data_dir: Path, token: str, *, max_upload_bytes: int = 200 * 1024
     app.json.ensure_ascii = False
     app.extensions["tarifer_store"] = store
 
+    def unavailable() -> bool:
+        """Whether Tarifer is in an outage (the flag, or the file in its data folder)."""
+        return bool(app.config["OUTAGE"]) or (Path(data_dir) / OUTAGE_FLAG).exists()
+
+    app.extensions["tarifer_collector"] = MailCollector(store, collector_max_bytes, unavailable)
+
     @app.before_request
     def guard() -> tuple[Response, int] | None:
         """Answer 503 during an injected outage and 401 without the right token."""
         if request.endpoint == "health":
             return None
-        if app.config["OUTAGE"] or (Path(data_dir) / OUTAGE_FLAG).exists():
+        if unavailable():
             return error_response(
                 503, "unavailable", "Tarifer is temporarily unavailable; retry later"
             )
@@ -495,7 +666,7 @@ def create_app(data_dir: Path, token: str, *, max_upload_bytes: int = 200 * 1024
         metadata = parse_metadata(request.form)
         filename, data = read_upload(request.files)
         detected = sniff_upload(filename, data)
-        record, duplicate = store.add(data, {"format": detected, "filename": filename, **metadata})
+        record, duplicate = store.add(data, {"format": detected, "filename": filename, **metadata, "channel": "api"})
         outcome = "already held" if duplicate else "stored"
         log.info("document %s %s (%s bytes)", record["id"], outcome, record["size"])
         return jsonify({**record, "duplicate": duplicate}), 200 if duplicate else 201
@@ -505,6 +676,11 @@ def create_app(data_dir: Path, token: str, *, max_upload_bytes: int = 200 * 1024
         """List the records, optionally filtered by sha256, account and kind."""
         filters = {name: request.args[name] for name in LIST_FILTERS if name in request.args}
         return jsonify({"documents": store.list(**filters)})
+
+    @app.get(f"{API_PREFIX}/mails")
+    def list_mails() -> Response:
+        """List every mail the e-mail collector took, duplicates too, oldest first."""
+        return jsonify({"mails": store.mails()})
 
     @app.get(f"{API_PREFIX}/documents/<document_id>")
     def get_document(document_id: str) -> Response:

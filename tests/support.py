@@ -83,7 +83,7 @@ class NotStartedMail:
 
     host, smtp_port, imap_port, ca_file = "127.0.0.1", 1, 2, Path("/nonexistent/cert.pem")
 
-    def __init__(self, *args):
+    def __init__(self, *args, **options):
         pass
 
     def start(self):

@@ -15,6 +15,7 @@ REQUIRED = {
     "IMAP_PASSWORD": "mailbox password",
     "TARIFER_URL": "Tarifer API base URL, e.g. https://tarifer.example/api/v1",
     "TARIFER_TOKEN": "Tarifer API token",
+    "TARIFER_EMAIL": "the address of Tarifer's e-mail collector the documents are mailed to",
 }
 
 OPTIONAL = {
@@ -28,6 +29,11 @@ OPTIONAL = {
     "MAX_DOCUMENT_SIZE": ("200000000", "bytes: a larger attachment, or a mail unpacking to more, is refused"),
     "MAIL_POLL_INTERVAL": ("30", "longest wait between two looks into the mailbox (IDLE reports new mail at once)"),
     "TARIFER_CA_FILE": ("", "PEM file of trusted certificates for Tarifer; empty means the system's"),
+    "TARIFER_CHANNEL": ("api", "how documents reach Tarifer: api (its HTTP upload) or email (its e-mail collector)"),
+    "TARIFER_MAX_MAIL_SIZE": (
+        "20000000",
+        "bytes: the largest mail Tarifer's collector takes; a larger document goes zipped, or fails if still larger",
+    ),
     "CALL_DETAILS_FORMAT": ("pdf", "format of the call details: pdf (Tarifer's preference), xml or html"),
     "CALL_DETAILS_FROM": ("", "first day of the call details, YYYY-MM-DD; empty means the period's first"),
     "CALL_DETAILS_TO": ("", "last day of the call details, YYYY-MM-DD; empty means the period's last"),
@@ -46,6 +52,10 @@ OPTIONAL = {
 ONE_LOGIN_SHORTCUT = ("MTS_LOGIN", "MTS_PASSWORD")
 """Required unless ``MTS_LOGINS_FILE`` lists the logins (``libraries/logins.py``)."""
 
+TARIFER_CHANNELS = {"api": ("TARIFER_URL", "TARIFER_TOKEN"), "email": ("TARIFER_EMAIL",)}
+"""``TARIFER_CHANNEL`` → the required settings only that channel needs (the e-mail channel also needs
+``SMTP_HOST``, the server it sends through)."""
+
 RUN_OPTIONS = (
     "PERIOD",
     "CALL_DETAILS_FORMAT",
@@ -53,6 +63,8 @@ RUN_OPTIONS = (
     "CALL_DETAILS_TO",
     "CALL_DETAILS_GROUPS",
     "MAX_DOCUMENT_SIZE",
+    "TARIFER_CHANNEL",
+    "TARIFER_MAX_MAIL_SIZE",
 )
 """Options of a run, not of a system: honoured in the sandbox as well."""
 

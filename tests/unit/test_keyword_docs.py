@@ -16,6 +16,7 @@ LIBRARIES = [
     "libraries.mailbox.Mailbox",
     "libraries.portal.Portal",
     "libraries.tarifer.Tarifer",
+    "libraries.tarifer_mail.TariferMail",
 ]
 RESOURCES = sorted(str(path) for path in (ROOT / "resources").glob("*.resource"))
 

@@ -55,6 +55,8 @@ def test_summary_has_the_contract_shape_after_every_change(tmp_path):
         "sha256": None,
         "tarifer_id": None,
         "message_id": None,
+        "channel": None,
+        "tarifer_message_id": None,
         "amount": None,
         "plan": None,
         "error": None,
