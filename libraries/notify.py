@@ -38,7 +38,7 @@ from robot.api.deco import keyword, library
 from robot.api.types import Secret
 
 from libraries.periods import month_in_words
-from libraries.summary_page import needs_a_person
+from libraries.summary_page import needs_a_person, plural
 from libraries.tarifer import is_loopback_host
 from variables import production
 
@@ -170,15 +170,6 @@ def sender_of(settings: dict) -> str:
 
 
 # --- the mail ----------------------------------------------------------------------------
-
-
-def plural(count: int, one: str, few: str, many: str) -> str:
-    """The Russian form for ``count``: 1, 21 → ``one``; 2–4, 22 → ``few``; 0, 5–20, 111 → ``many``."""
-    if count % 10 == 1 and count % 100 != 11:
-        return one
-    if 2 <= count % 10 <= 4 and not 12 <= count % 100 <= 14:
-        return few
-    return many
 
 
 def needing_attention(documents: list[dict]) -> list[dict]:

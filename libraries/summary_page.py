@@ -81,13 +81,18 @@ def ru_date(iso: str) -> str:
     return f"{day}.{month}.{year}"
 
 
+def plural(count: int, one: str, few: str, many: str) -> str:
+    """The Russian form for ``count``: 1, 21 → ``one``; 2–4, 22 → ``few``; 0, 5–20, 111 → ``many``."""
+    if count % 10 == 1 and count % 100 != 11:
+        return one
+    if 2 <= count % 10 <= 4 and not 12 <= count % 100 <= 14:
+        return few
+    return many
+
+
 def plural_ru(count: int, one: str, few: str, many: str) -> str:
     """``count`` with the Russian noun form it takes: 1 документ, 3 документа, 5 документов."""
-    if count % 10 == 1 and count % 100 != 11:
-        return f"{count} {one}"
-    if 2 <= count % 10 <= 4 and not 12 <= count % 100 <= 14:
-        return f"{count} {few}"
-    return f"{count} {many}"
+    return f"{count} {plural(count, one, few, many)}"
 
 
 def documents_ru(count: int) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import smtplib
 import subprocess
 import tempfile
+from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -91,3 +92,27 @@ class NotStartedMail:
 
     def stop(self):
         pass
+
+
+def smtp_through(server, user: str) -> dict[str, str]:
+    """The SMTP settings that send through the stand-in mail ``server``, over verified STARTTLS, as ``user``."""
+    return {
+        "SMTP_HOST": server.host,
+        "SMTP_PORT": str(server.smtp_port),
+        "SMTP_TLS": "starttls",
+        "SMTP_CA_FILE": str(server.ca_file),
+        "SMTP_USER": user,
+        "SMTP_PASSWORD": server.users[user],
+    }
+
+
+@contextmanager
+def outage(data_dir: Path, stand_in: str):
+    """The stand-in ``stand_in`` (``portal`` or ``tarifer``) of the sandbox in ``data_dir`` answers 503
+    while the block runs (its ``OUTAGE`` file)."""
+    switch = data_dir / stand_in / "OUTAGE"
+    switch.touch()
+    try:
+        yield
+    finally:
+        switch.unlink()

@@ -43,14 +43,27 @@ def summary_of(run) -> dict:
     return json.loads(run.summary_path.read_text(encoding="utf-8"))
 
 
-def tarifer_listing(settings) -> list[dict]:
+def tarifer_answer(settings, path: str) -> dict:
+    """What Tarifer's API (the stand-in's) answers to ``GET path``."""
     response = requests.get(
-        f"{settings['TARIFER_URL']}/documents",
+        f"{settings['TARIFER_URL']}/{path}",
         headers={"Authorization": f"Bearer {settings['TARIFER_TOKEN']}"},
         timeout=10,
     )
     response.raise_for_status()
-    return response.json()["documents"]
+    return response.json()
+
+
+def tarifer_listing(settings) -> list[dict]:
+    return tarifer_answer(settings, "documents")["documents"]
+
+
+def tarifer_index(data_dir: Path) -> dict:
+    """Tarifer's index as its stand-in keeps it on disk (written before it answers an upload or a mail)."""
+    try:
+        return json.loads((data_dir / "tarifer" / "index.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 def orders(data_dir: Path) -> list[dict]:

@@ -21,6 +21,7 @@ from tests.acceptance.robot_runs import (
     summary_of,
     tarifer_listing,
 )
+from tests.support import outage
 
 PERIOD = last_closed_period()
 FIRST, LAST = (day.isoformat() for day in period_bounds(PERIOD))
@@ -119,12 +120,8 @@ def test_a_period_the_portal_refuses_fails_with_its_message_and_orders_nothing(z
 def test_the_final_suite_uploads_what_a_tarifer_outage_left_and_then_nothing(zipping_sandbox, tmp_path):
     settings = dict(zipping_sandbox.settings, PERIOD=previous_month(PERIOD))
     results = tmp_path / "results"
-    outage = zipping_sandbox.data_dir / "tarifer" / "OUTAGE"
-    outage.touch()
-    try:
+    with outage(zipping_sandbox.data_dir, "tarifer"):
         during = run_robot(results, settings, suite="robot/monthly_invoice.robot")
-    finally:
-        outage.unlink()
     assert during.returncode != 0
     left = summary_of(during)["documents"]
     assert left and {entry["status"] for entry in left} == {"failed"}

@@ -59,6 +59,7 @@ from tests.acceptance.robot_runs import (
     orders,
     run_robot,
     summary_of,
+    tarifer_index,
     tarifer_listing,
 )
 
@@ -255,14 +256,6 @@ def month_statuses(state: dict) -> dict[str, str]:
     return {entry["kind"]: entry["status"] for entry in documents.values()}
 
 
-def tarifer_index(data_dir: Path) -> list[dict]:
-    """Tarifer's records as its stand-in keeps them on disk (written before it answers the upload)."""
-    try:
-        return json.loads((data_dir / "tarifer" / "index.json").read_text(encoding="utf-8"))["documents"]
-    except (OSError, ValueError, KeyError):
-        return []
-
-
 # --- the kill points ------------------------------------------------------------------------
 
 
@@ -319,7 +312,7 @@ def reached(point: KillPoint, sandbox: RunningSandbox, state_path: Path, outputd
         conn = open_mailbox(sandbox.settings)
         return (lambda: search(conn, "SEEN")), conn.logout
     if name == "in-tarifer":
-        return (lambda: tarifer_index(data_dir)), None
+        return (lambda: tarifer_index(data_dir).get("documents")), None
     raise ValueError(name)
 
 

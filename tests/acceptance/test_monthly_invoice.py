@@ -17,6 +17,7 @@ from tests.acceptance.robot_runs import (
     summary_of,
     tarifer_listing,
 )
+from tests.support import outage
 
 PERIOD = last_closed_period()
 FIRST, LAST = (day.isoformat() for day in period_bounds(PERIOD))
@@ -104,12 +105,8 @@ def test_a_missing_production_setting_is_named(running_sandbox, tmp_path, missin
 
 
 def test_a_portal_outage_stops_the_run_at_login_with_the_portal_s_words(running_sandbox, tmp_path):
-    outage = running_sandbox.data_dir / "portal" / "OUTAGE"
-    outage.touch()
-    try:
+    with outage(running_sandbox.data_dir, "portal"):
         run = run_robot(tmp_path / "results", running_sandbox.settings)
-    finally:
-        outage.unlink()
     assert run.returncode != 0
     assert "the portal is temporarily unavailable" in run.output
     assert "Получение запрошенной информации в данный момент недоступно" in run.output

@@ -18,6 +18,7 @@ from robot.api import ExecutionResult
 from libraries.periods import last_closed_period, month_in_words
 from tests.acceptance.conftest import sandbox_process
 from tests.acceptance.robot_runs import RobotRun, assert_no_secret_in, run_robot, summary_of
+from tests.support import outage
 from tests.unit.test_notify import html_of, read_mailbox
 
 PERIOD = last_closed_period()
@@ -86,12 +87,8 @@ def test_after_a_passing_month_the_summary_says_everything_is_uploaded(tmp_path)
 def test_after_a_failing_run_the_summary_says_what_needs_a_person_and_the_run_still_fails(tmp_path):
     with sandbox_process() as sandbox:
         settings = notifying(sandbox, account_index=1)
-        outage = sandbox.data_dir / "tarifer" / "OUTAGE"
-        outage.touch()
-        try:
+        with outage(sandbox.data_dir, "tarifer"):
             run = run_robot(tmp_path / "results", settings)
-        finally:
-            outage.unlink()
         assert run.returncode != 0, run.output
         assert run.returncode == failed_tasks(run), "the run's exit code is its failed tasks, nothing else"
         (left,) = summary_of(run)["documents"]

@@ -25,6 +25,7 @@ from tests.acceptance.robot_runs import (
     tarifer_listing,
     wait_until,
 )
+from tests.support import outage
 
 PERIOD = last_closed_period()
 UPLOAD = "Upload The Invoices To Tarifer"
@@ -74,12 +75,8 @@ def test_rerunfailed_after_a_tarifer_outage_uploads_what_the_first_run_could_not
     with sandbox_process() as sandbox:
         account, settings = one_account(sandbox)
         settings["LEDGER_STATE_FILE"] = str(tmp_path / "state" / "ledger-state.json")
-        outage = sandbox.data_dir / "tarifer" / "OUTAGE"
-        outage.touch()
-        try:
+        with outage(sandbox.data_dir, "tarifer"):
             first = run_robot(tmp_path / "first", settings)
-        finally:
-            outage.unlink()
         assert first.returncode != 0, first.output
         (left,) = summary_of(first)["documents"]
         assert left["status"] == "failed" and "503" in left["error"] and left["sha256"], left

@@ -23,9 +23,6 @@ import json
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
-from pathlib import Path
-
-import requests
 
 from libraries.periods import last_closed_period
 from tests.acceptance.conftest import RunningSandbox, sandbox_process
@@ -35,9 +32,12 @@ from tests.acceptance.robot_runs import (
     orders,
     run_robot,
     summary_of,
+    tarifer_answer,
+    tarifer_index,
     tarifer_listing,
 )
 from tests.acceptance.test_kill_anywhere import kill_robot, read_state, start_robot, state_file_of, wait_until
+from tests.support import outage
 
 PERIOD = last_closed_period()
 NARROW_ATTEMPTS = 4
@@ -52,21 +52,7 @@ def by_email(sandbox: RunningSandbox, **changes: str) -> dict[str, str]:
 
 def collector_mails(sandbox: RunningSandbox) -> list[dict]:
     """Every mail Tarifer's collector was handed, duplicates too (the stand-in's journal)."""
-    response = requests.get(
-        f"{sandbox.settings['TARIFER_URL']}/mails",
-        headers={"Authorization": f"Bearer {sandbox.settings['TARIFER_TOKEN']}"},
-        timeout=10,
-    )
-    response.raise_for_status()
-    return response.json()["mails"]
-
-
-def tarifer_index(data_dir: Path) -> dict:
-    """Tarifer's index as its stand-in keeps it on disk (written before the SMTP receiver answers)."""
-    try:
-        return json.loads((data_dir / "tarifer" / "index.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+    return tarifer_answer(sandbox.settings, "mails")["mails"]
 
 
 def mailed(sandbox: RunningSandbox) -> list[dict]:
@@ -144,9 +130,7 @@ def test_the_final_suite_mails_what_a_collector_outage_left_once_and_a_plan_send
     with sandbox_process() as sandbox:
         account = sandbox.settings["MTS_ACCOUNTS"].split(",")[0]
         settings = by_email(sandbox, MTS_ACCOUNTS=account)
-        outage = sandbox.data_dir / "tarifer" / "OUTAGE"
-        outage.touch()
-        try:
+        with outage(sandbox.data_dir, "tarifer"):
             first = run_robot(tmp_path / "first", settings)
             assert first.returncode != 0, first.output
             (left,) = summary_of(first)["documents"]
@@ -157,8 +141,6 @@ def test_the_final_suite_mails_what_a_collector_outage_left_once_and_a_plan_send
 
             plan = run_robot(tmp_path / "plan", dict(settings, MODE="plan"), suite="robot/upload_to_tarifer.robot")
             assert plan.returncode == 0, plan.output
-        finally:
-            outage.unlink()
         assert tarifer_listing(sandbox.settings) == [] and collector_mails(sandbox) == [], "nothing reached Tarifer"
 
         final = run_robot(tmp_path / "final", settings, suite="robot/upload_to_tarifer.robot")

@@ -27,7 +27,7 @@ import libraries.notify as notify
 from libraries.environment import read_settings
 from libraries.notify import NotificationFailed, Notify, parse_recipients, plural, subject_of
 from sandbox.mail import MailServer
-from tests.support import self_signed, world_traversable_folder
+from tests.support import self_signed, smtp_through, world_traversable_folder
 from variables import production
 
 PERIOD = "2026-10"
@@ -278,12 +278,7 @@ def sandbox_settings(server, **changes) -> dict:
         **COMPLETE,
         "REPORT_EMAIL": ROBOT,
         "NOTIFY_EMAIL": FINANCE,
-        "SMTP_HOST": server.host,
-        "SMTP_PORT": str(server.smtp_port),
-        "SMTP_TLS": "starttls",
-        "SMTP_CA_FILE": str(server.ca_file),
-        "SMTP_USER": ROBOT,
-        "SMTP_PASSWORD": server.users[ROBOT],
+        **smtp_through(server, ROBOT),
     }
     return read_settings({**environ, **changes}, PERIOD)
 

@@ -32,7 +32,7 @@ from libraries.tarifer_mail import (
 )
 from sandbox.mail import MailServer
 from sandbox.tarifer import COLLECTOR_ADDRESS, create_app
-from tests.support import pdf_bytes, world_traversable_folder
+from tests.support import pdf_bytes, smtp_through, world_traversable_folder
 from variables import production
 
 PERIOD = "2026-10"
@@ -327,12 +327,7 @@ def sandbox_settings(server, **changes) -> dict:
         **EMAIL_ONLY,
         "REPORT_EMAIL": ROBOT,
         "TARIFER_EMAIL": COLLECTOR_ADDRESS,
-        "SMTP_HOST": server.host,
-        "SMTP_PORT": str(server.smtp_port),
-        "SMTP_TLS": "starttls",
-        "SMTP_CA_FILE": str(server.ca_file),
-        "SMTP_USER": ROBOT,
-        "SMTP_PASSWORD": server.users[ROBOT],
+        **smtp_through(server, ROBOT),
     }
     return read_settings({**environ, **changes}, PERIOD)
 
