@@ -21,6 +21,10 @@ bounded steps the library has no keyword for:
   offers it, so a new mail is noticed as it arrives; ``interval`` only bounds
   each wait. A server without IDLE, or refusing it, is looked at every
   ``interval`` seconds instead.
+- The first waits of a pass, and those after a document came, are short
+  (``QUICK_LOOKS``): a server tells an idling client of new mail only after a
+  delay of its own (dovecot: half a second), and the mails of a sitting of
+  orders land close together.
 """
 
 from __future__ import annotations
@@ -67,6 +71,9 @@ MAX_ATTACHMENTS = 20
 UNDATED_ORDER_WINDOW = timedelta(days=31)
 """How far back to look for an order an earlier version of the ledger recorded without its time."""
 
+QUICK_LOOKS = (0.1, 0.2, 0.4, 0.8)
+"""Seconds of the first waits between two looks, before waits of the full poll interval:
+used again from the start whenever a look took a document."""
 IDLE_LIMIT = 29 * 60
 """The longest one IDLE may last (RFC 2177: the server may log out an idle client after 30 minutes)."""
 IDLE_ANSWER_TIMEOUT = 60.0
@@ -242,9 +249,11 @@ class Mailbox:
         deadline = time.monotonic() + timeout
         looker = _Look(self, ledger, Path(folder), senders, max_size)
         progress = Progress()
+        waits = iter(QUICK_LOOKS)
         while True:
             try:
-                looker.look()
+                if looker.look():
+                    waits = iter(QUICK_LOOKS)
             except (IMAP4.abort, OSError) as error:
                 # Looking changes nothing, so after a dropped connection it is safe to log in and look again.
                 logger.warn(f"The mailbox connection broke ({error}); logging in again.")
@@ -262,7 +271,7 @@ class Mailbox:
                 return
             progress.waiting([ledger.document(key) for key in missing], deadline)
             try:
-                self.wait_for_mail(min(interval, deadline - time.monotonic()))
+                self.wait_for_mail(min(next(waits, interval), interval, deadline - time.monotonic()))
             except (IMAP4.abort, OSError) as error:
                 logger.warn(f"The mailbox connection broke while waiting for mail ({error}); logging in again.")
                 self._reconnect_until(deadline)
@@ -513,11 +522,12 @@ class _Look:
         earliest = min(known) if known and len(known) == len(times) else datetime.now() - UNDATED_ORDER_WINDOW
         return imap_date((earliest - timedelta(days=1)).date())
 
-    def look(self) -> None:
-        """Examine every new mail once; each mail's trouble stays with that mail."""
+    def look(self) -> bool:
+        """Examine every new mail once; each mail's trouble stays with that mail. Returns whether a
+        document was taken."""
         outstanding = self.outstanding()
         if not outstanding:
-            return
+            return False
         mails = self.mailbox.new_mail(self.since(outstanding))
         for uid in sorted(mails):
             mail = mails[uid]
@@ -531,6 +541,7 @@ class _Look:
                 self.ignore(mail, facts, f"the e-mail could not be read ({type(error).__name__}: {error})")
             self.mailbox.examined.add(uid)
             self.mailbox.last_uid = max(self.mailbox.last_uid, uid)
+        return len(self.outstanding()) < len(outstanding)
 
     def ignore(self, mail: dict, facts: dict, reason: str) -> None:
         """List the mail as left alone, with the reason."""

@@ -190,6 +190,7 @@ class Portal:
     def __init__(self):
         self.failed_logins: dict[str, str] = {}
         self.walked_logins: set[str] = set()
+        self.hierarchies: dict[str, dict[str, list[str]]] = {}
 
     @keyword("First Walk For Login")
     def first_walk_for_login(self, login: str) -> bool:
@@ -199,6 +200,16 @@ class Portal:
             return False
         self.walked_logins.add(login)
         return True
+
+    @keyword("Hierarchy Read Before")
+    def hierarchy_read_before(self, login: str) -> dict[str, list[str]] | None:
+        """The left pane of ``login`` as read earlier in this run (account → numbers), or ``None``."""
+        return self.hierarchies.get(login)
+
+    @keyword("Remember The Hierarchy")
+    def remember_the_hierarchy(self, login: str, numbers: dict[str, list[str]]) -> None:
+        """Keep the left pane of ``login`` as read (account → numbers) for the rest of the run."""
+        self.hierarchies[login] = numbers
 
     @keyword("Remember Failed Login")
     def remember_failed_login(self, login: str, error: str) -> None:

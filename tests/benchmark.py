@@ -330,15 +330,25 @@ def company_month(work: Path) -> None:
 NO_DELAY = ("--delivery-delay", "0")
 
 
-def robot_and_bare_script(work: Path) -> None:
+def robot_and_bare_script(work: Path, rounds: int = 5) -> None:
     """The whole month of 1 login × 3 personal accounts by the robot and by a bare Playwright script
-    (``tests/bare_month.py``) on identical fresh sandboxes, the operator's mail at once."""
+    (``tests/bare_month.py``) on identical fresh sandboxes, the operator's mail at once: ``rounds`` times
+    each, taking turns, so that a busy moment of the machine weighs on both; the medians are compared."""
     options = ("--logins", "1", "--accounts", "3", *NO_DELAY)
-    robot = robot_month(work / "robot-1x3", *options)
-    month_figures("whole month 1 login × 3 accounts, robot", robot)
-    bare = bare_script_month(work / "bare-1x3", *options)
-    month_figures("the same month, bare Playwright script", bare)
-    line("  robot / bare script, wall time", f"{robot.seconds / bare.seconds:.2f}")
+    robots, bares = [], []
+    for round_number in range(1, rounds + 1):
+        robots.append(robot_month(work / f"robot-1x3-{round_number}", *options))
+        folder = work / f"bare-1x3-{round_number}"
+        folder.mkdir(parents=True, exist_ok=True)
+        bares.append(bare_script_month(folder, *options))
+    month_figures(f"whole month 1 login × 3 accounts, robot (last of {rounds})", robots[-1])
+    month_figures(f"the same month, bare Playwright script (last of {rounds})", bares[-1])
+    for what, months in (("robot", robots), ("bare script", bares)):
+        walls = ", ".join(f"{month.seconds:.1f}" for month in months)
+        median = statistics.median(month.seconds for month in months)
+        line(f"  {what}: wall of each round, median", f"{walls} s; {median:.2f} s")
+    ratio = statistics.median(m.seconds for m in robots) / statistics.median(m.seconds for m in bares)
+    line("  robot / bare script, median wall time", f"{ratio:.2f}")
 
 
 def company_size(work: Path) -> None:

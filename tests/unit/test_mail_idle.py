@@ -44,7 +44,9 @@ class Sent:
 
 @pytest.fixture
 def idles(monkeypatch):
-    """Every IDLE the mailbox waits in: ``(returned at, whether it reported new mail)``."""
+    """Every IDLE the mailbox waits in: ``(returned at, whether it reported new mail)``; every wait of
+    the pass a full interval (no quick looks), so that what is noticed is noticed by IDLE."""
+    monkeypatch.setattr(mailbox_module, "QUICK_LOOKS", ())
     calls: list[tuple[float, bool]] = []
 
     def recorded(conn, seconds):
@@ -78,6 +80,28 @@ def test_a_mail_is_noticed_within_a_second_while_the_interval_is_half_a_minute(
         f"({noticed - sent.started:.3f} s after it was sent); collected in {elapsed:.2f} s"
     )
     assert noticed - sent.delivered < 2  # dovecot itself waits 0.5 s before it tells (NOTIFY_DELAY_MSECS)
+
+
+def test_mail_soon_after_the_orders_is_taken_by_a_quick_look(server, mailbox, ledger, tmp_path, monkeypatch):
+    """The first waits of a pass are short: a mail landing half a second in is taken within about a
+    second even with no IDLE and a poll interval of half a minute."""
+    monkeypatch.setattr(Mailbox, "server_offers_idle", lambda self: False)
+    waits: list[float] = []
+    wait_for_mail = Mailbox.wait_for_mail
+
+    def recorded(self, seconds):
+        waits.append(seconds)
+        return wait_for_mail(self, seconds)
+
+    monkeypatch.setattr(Mailbox, "wait_for_mail", recorded)
+    key = order(ledger, order_id="1007")
+    sending = later(0.5, lambda: mail(server, "Заказ № 1007: Сформированные счета", INVOICE))
+    elapsed = collect(mailbox, ledger, tmp_path, key, interval=30)
+    sending.join()
+    assert ledger.document_status(key) == "received"
+    assert elapsed < 5
+    quick = mailbox_module.QUICK_LOOKS
+    assert waits[: len(quick)] == pytest.approx(list(quick[: len(waits)]), abs=0.01)
 
 
 def test_without_idle_the_mailbox_is_polled(server, mailbox, ledger, tmp_path, monkeypatch):
