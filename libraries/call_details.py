@@ -34,11 +34,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 from xml.parsers import expat
 
-from pypdf import PdfReader
 from robot.api import logger
 from robot.api.deco import keyword, library
 
-from libraries.documents import DocumentCheckError, ru_date
+from libraries.documents import DocumentCheckError, PdfUnreadable, pdf_pages, ru_date
 
 FORMATS = ("pdf", "xml", "html")
 FORMAT_LABELS = {"pdf": "PDF", "xml": "XML", "html": "HTML"}
@@ -524,19 +523,12 @@ class _Lines:
 def _read_pdf(path: Path, keep: bool) -> ReadCallDetails:
     """Read a PDF's period and events from its text, a page at a time."""
     lines = _Lines(keep)
-    with open(path, "rb") as handle:
-        try:
-            reader = PdfReader(handle)
-            pages = len(reader.pages)
-        except Exception as error:  # noqa: BLE001 (pypdf raises many kinds for a damaged file)
-            raise _Unreadable(f"is a damaged PDF ({error})") from error
-        for index in range(pages):
-            try:
-                text = reader.pages[index].extract_text() or ""
-            except Exception as error:  # noqa: BLE001
-                raise _Unreadable(f"is a damaged PDF (page {index + 1}: {error})") from error
+    try:
+        for text in pdf_pages(path):
             for line in text.splitlines():
                 lines.pdf_line(line)
+    except PdfUnreadable as error:
+        raise _Unreadable(f"is a damaged PDF ({error})") from error
     lines.finish()
     return lines.numbers.result("pdf", lines.period(), lines.account, lines.total)
 

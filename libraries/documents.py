@@ -9,22 +9,17 @@ way MTS writes dates); its total is read for the finance team.
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
 import zipfile
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from pypdf import PdfReader
-from pypdf.errors import PdfReadError
+import pypdfium2 as pdfium
 from robot.api.deco import keyword, library
 
 from libraries.periods import period_bounds
-
-# pypdf reports recoverable oddities of a file as warnings; the checks below
-# decide whether the document is usable.
-logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
 class DocumentCheckError(AssertionError):
@@ -42,6 +37,37 @@ def sha256_of(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+class PdfUnreadable(ValueError):
+    """A PDF that PDFium cannot open or read: the reason, without the file's name."""
+
+
+def pdf_pages(path: str | Path) -> Iterator[str]:
+    """The text of each page of the PDF at ``path``, one page at a time, lines ending in ``\\n``.
+
+    Read with PDFium (pypdfium2): its text in the page's reading order, several
+    times faster than a PDF parser in Python, which matters for call details of
+    hundreds of pages. Raises ``PdfUnreadable`` for a file PDFium cannot open or
+    a page it cannot read.
+    """
+    try:
+        document = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as error:
+        raise PdfUnreadable(str(error)) from error
+    try:
+        for index in range(len(document)):
+            try:
+                page = document[index]
+                text_page = page.get_textpage()
+                text = text_page.get_text_bounded()
+            except pdfium.PdfiumError as error:
+                raise PdfUnreadable(f"page {index + 1}: {error}") from error
+            text_page.close()
+            page.close()
+            yield text.replace("\r\n", "\n")
+    finally:
+        document.close()
+
+
 def pdf_text(path: str | Path) -> str:
     """The text of every page of a PDF, or ``DocumentCheckError`` if it is not one."""
     path = Path(path)
@@ -50,9 +76,8 @@ def pdf_text(path: str | Path) -> str:
     if head != b"%PDF-":
         raise DocumentCheckError(f"{path.name} is not a PDF document (it starts with {head!r}).")
     try:
-        reader = PdfReader(path)
-        return "\n".join(page.extract_text() or "" for page in reader.pages)
-    except (PdfReadError, ValueError, KeyError, OSError) as error:
+        return "\n".join(pdf_pages(path))
+    except (PdfUnreadable, OSError) as error:
         raise DocumentCheckError(f"{path.name} is a damaged PDF: {error}") from error
 
 
