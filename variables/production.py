@@ -39,6 +39,10 @@ OPTIONAL = {
     "CALL_DETAILS_TO": ("", "last day of the call details, YYYY-MM-DD; empty means the period's last"),
     "CALL_DETAILS_GROUPS": ("", "named groups of numbers per personal account: JSON, or a JSON file's path"),
     "LEDGER_STATE_FILE": ("", "unfinished orders, mails taken, uploads; default state/ledger-state.json"),
+    "ORDER_SCREENSHOTS": (
+        "problems",
+        "pictures of the «Документ» window: problems (when the portal refuses or does not answer) or every order",
+    ),
     "NOTIFY_EMAIL": ("", "who gets the month's summary by e-mail at the end of every run: comma-separated addresses"),
     "SMTP_HOST": ("", "SMTP server the summary is sent through (needed with NOTIFY_EMAIL)"),
     "SMTP_PORT": ("", "SMTP port; empty means 587, or 465 with SMTP_TLS=ssl"),
@@ -65,10 +69,15 @@ RUN_OPTIONS = (
     "MAX_DOCUMENT_SIZE",
     "TARIFER_CHANNEL",
     "TARIFER_MAX_MAIL_SIZE",
+    "ORDER_SCREENSHOTS",
 )
 """Options of a run, not of a system: honoured in the sandbox as well."""
 
 CALL_DETAILS_FORMATS = ("pdf", "xml", "html")
+
+ORDER_SCREENSHOTS = ("problems", "every")
+"""``problems``: a picture of the «Документ» window only when an order goes wrong, the window as the
+portal left it; ``every``: also one of each filled window before «Заказать»."""
 
 SMTP_TLS_MODES = ("starttls", "ssl", "none")
 

@@ -71,6 +71,11 @@ def orders(data_dir: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
 
 
+def pictures(outputdir: Path) -> list[str]:
+    """The names of the pictures a run left in its results, sorted."""
+    return sorted(path.name for path in outputdir.rglob("*") if path.suffix in (".png", ".jpeg"))
+
+
 def login_attempts(data_dir: Path, login: str) -> list[dict]:
     path = data_dir / "portal" / "login_attempts.jsonl"
     lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []

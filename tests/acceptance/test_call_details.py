@@ -17,6 +17,7 @@ from tests.acceptance.robot_runs import (
     ROOT,
     assert_no_secret_in,
     orders,
+    pictures,
     run_robot,
     summary_of,
     tarifer_listing,
@@ -115,6 +116,7 @@ def test_a_period_the_portal_refuses_fails_with_its_message_and_orders_nothing(z
     (entry,) = details_of(run)
     assert entry["status"] == "failed" and "The portal refused the order" in entry["error"]
     assert len(orders(zipping_sandbox.data_dir)) == ordered
+    assert pictures(run.outputdir) == ["order-refused-1.jpeg"], "the window with the portal's refusal"
 
 
 def test_the_final_suite_uploads_what_a_tarifer_outage_left_and_then_nothing(zipping_sandbox, tmp_path):

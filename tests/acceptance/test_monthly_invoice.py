@@ -13,6 +13,7 @@ from tests.acceptance.robot_runs import (
     assert_no_secret_in,
     login_attempts,
     orders,
+    pictures,
     run_robot,
     summary_of,
     tarifer_listing,
@@ -45,18 +46,18 @@ def test_a_fresh_run_without_configuration_does_the_month_in_the_sandbox(tmp_pat
     assert_every_invoice_uploaded(summary, [account.number for account in dataset.generate(1)[0].accounts])
     report = (run.outputdir / "report.html").read_text(encoding="utf-8")
     assert f"SANDBOX · {PERIOD}" in report
-    screenshots = sorted(path.name for path in run.outputdir.rglob("*") if path.suffix in (".png", ".jpeg"))
-    assert screenshots == sorted(f"document-{entry['account']}-{PERIOD}.jpeg" for entry in summary["documents"])
+    assert pictures(run.outputdir) == [], "no picture when every order went well (ORDER_SCREENSHOTS=problems)"
 
 
 def test_the_production_path_uploads_once_and_a_second_run_uploads_nothing(running_sandbox, tmp_path):
     settings, data_dir = running_sandbox.settings, running_sandbox.data_dir
     accounts = settings["MTS_ACCOUNTS"].split(",")
-    first = run_robot(tmp_path / "results", settings)
+    first = run_robot(tmp_path / "results", dict(settings, ORDER_SCREENSHOTS="every"))
     assert first.returncode == 0, first.output
     summary = summary_of(first)
     assert summary["environment"] == "PRODUCTION"
     assert_every_invoice_uploaded(summary, accounts)
+    assert pictures(first.outputdir) == sorted(f"document-{account}-{PERIOD}.jpeg" for account in accounts)
     held = {document["sha256"] for document in tarifer_listing(settings)}
     assert {entry["sha256"] for entry in summary["documents"]} <= held
     ordered = len(orders(data_dir))
@@ -123,3 +124,4 @@ def test_an_order_the_portal_never_confirms_is_not_placed_again_and_its_mail_is_
         assert entry["status"] == "uploaded" and entry["order_id"] is None
         check_invoice(ROOT / entry["file"], account, PERIOD)
         assert len(orders(silent.data_dir)) == 1, "the unconfirmed order was not placed a second time"
+        assert pictures(run.outputdir) == ["order-unanswered-1.jpeg"], "what the page showed instead of an answer"

@@ -42,6 +42,13 @@ def test_call_details_options_are_checked():
         read_settings({**COMPLETE, "CALL_DETAILS_FROM": "2026-10-20", "CALL_DETAILS_TO": "2026-10-10"}, "2026-10")
 
 
+def test_order_pictures_are_of_problems_unless_every_order_is_asked_for():
+    assert read_settings(COMPLETE, "2026-10")["ORDER_SCREENSHOTS"] == "problems"
+    assert read_settings({**COMPLETE, "ORDER_SCREENSHOTS": " Every "}, "2026-10")["ORDER_SCREENSHOTS"] == "every"
+    with pytest.raises(RuntimeError, match="ORDER_SCREENSHOTS must be one of problems, every, not 'all'"):
+        read_settings({**COMPLETE, "ORDER_SCREENSHOTS": "all"}, "2026-10")
+
+
 def test_groups_come_inline_or_from_a_file(tmp_path):
     groups = {"Руководство": {"account": "277300018417", "numbers": ["79161234567"]}}
     expected = [{"name": "Руководство", "account": "277300018417", "numbers": ["79161234567"]}]
