@@ -61,7 +61,9 @@ def read_settings(environ: dict[str, str], period: str) -> dict:
     settings["MAIL_FROM"] = parse_senders(settings["MAIL_FROM"])
     settings["MAX_DOCUMENT_SIZE"] = whole_number(settings, "MAX_DOCUMENT_SIZE", minimum=1)
     settings["LEDGER_STATE_FILE"] = str(Path(settings["LEDGER_STATE_FILE"] or DEFAULT_STATE_FILE).absolute())
-    settings["ORDER_SCREENSHOTS"] = one_of(settings, "ORDER_SCREENSHOTS", production.ORDER_SCREENSHOTS)
+    settings["ORDER_SCREENSHOTS"] = production.one_of(
+        "ORDER_SCREENSHOTS", settings["ORDER_SCREENSHOTS"], production.ORDER_SCREENSHOTS
+    )
     settings.update(call_details_settings(settings, period))
     settings.update(notification_settings(settings))
     settings.update(tarifer_mail_settings(settings))
@@ -145,17 +147,9 @@ def whole_number(settings: dict, name: str, minimum: int) -> int:
     return value
 
 
-def one_of(settings: dict, name: str, allowed: tuple[str, ...]) -> str:
-    """The setting ``name``, lower case, if it is one of ``allowed``; else ``RuntimeError`` naming them."""
-    value = settings[name].lower()
-    if value not in allowed:
-        raise RuntimeError(f"{name} must be one of {', '.join(allowed)}, not '{value}'.")
-    return value
-
-
 def call_details_settings(settings: dict, period: str) -> dict:
     """The validated call-details options: format, first and last day, groups of numbers."""
-    fmt = one_of(settings, "CALL_DETAILS_FORMAT", production.CALL_DETAILS_FORMATS)
+    fmt = production.one_of("CALL_DETAILS_FORMAT", settings["CALL_DETAILS_FORMAT"], production.CALL_DETAILS_FORMATS)
     first, last = period_bounds(period)
     days = {}
     for name, default in (("CALL_DETAILS_FROM", first), ("CALL_DETAILS_TO", last)):

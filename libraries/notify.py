@@ -103,11 +103,7 @@ def smtp_port(value, mode: str) -> int:
 
 def tls_mode(value) -> str:
     """``SMTP_TLS``, lowercased: ``starttls`` (default), ``ssl`` or ``none``."""
-    mode = (str(value).strip() or "starttls").lower()
-    if mode not in production.SMTP_TLS_MODES:
-        allowed = ", ".join(production.SMTP_TLS_MODES)
-        raise RuntimeError(f"SMTP_TLS must be one of {allowed}, not '{mode}'.")
-    return mode
+    return production.one_of("SMTP_TLS", value, production.SMTP_TLS_MODES)
 
 
 def secret_text(value) -> str:

@@ -76,11 +76,7 @@ class TariferMailFailed(RuntimeError):
 
 def tarifer_channel(value) -> str:
     """``TARIFER_CHANNEL``, lowercased: ``api`` (default) or ``email``."""
-    channel = (str(value or "").strip() or "api").lower()
-    if channel not in production.TARIFER_CHANNELS:
-        allowed = ", ".join(production.TARIFER_CHANNELS)
-        raise RuntimeError(f"TARIFER_CHANNEL must be one of {allowed}, not '{channel}'.")
-    return channel
+    return production.one_of("TARIFER_CHANNEL", value, production.TARIFER_CHANNELS)
 
 
 def tarifer_mail_settings(settings: dict) -> dict:

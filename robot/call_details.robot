@@ -63,8 +63,9 @@ Groups Of Numbers To Handle
     [Documentation]    The configured groups of numbers, or one group per personal account
     ...    with all its numbers. A group the portal cannot serve fails with the reason.
     VAR    @{CALL_DETAILS_DOCUMENTS}=    @{EMPTY}    scope=SUITE
+    ${listed}=    Personal Accounts Of The Login
+    ${accounts}    ${_}=    Choose Accounts    ${listed}    ${SETTINGS}[MTS_ACCOUNTS]
     ${numbers}=    Numbers By Personal Account
-    ${accounts}    ${_}=    Choose Accounts    ${{ list($numbers) }}    ${SETTINGS}[MTS_ACCOUNTS]
     ${groups}    ${refused}=    Choose Groups    ${SETTINGS}[CALL_DETAILS_GROUPS]    ${numbers}    ${accounts}
     FOR    ${group}    IN    @{refused}
         ${key}=    Add Call Details    ${group}

@@ -338,9 +338,7 @@ def robot_and_bare_script(work: Path, rounds: int = 5) -> None:
     robots, bares = [], []
     for round_number in range(1, rounds + 1):
         robots.append(robot_month(work / f"robot-1x3-{round_number}", *options))
-        folder = work / f"bare-1x3-{round_number}"
-        folder.mkdir(parents=True, exist_ok=True)
-        bares.append(bare_script_month(folder, *options))
+        bares.append(bare_script_month(work / f"bare-1x3-{round_number}", *options))
     month_figures(f"whole month 1 login × 3 accounts, robot (last of {rounds})", robots[-1])
     month_figures(f"the same month, bare Playwright script (last of {rounds})", bares[-1])
     for what, months in (("robot", robots), ("bare script", bares)):

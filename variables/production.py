@@ -82,3 +82,12 @@ portal left it; ``every``: also one of each filled window before «Заказа�
 SMTP_TLS_MODES = ("starttls", "ssl", "none")
 
 SECRETS = ("MTS_PASSWORD", "IMAP_PASSWORD", "TARIFER_TOKEN", "SMTP_PASSWORD")
+
+
+def one_of(name: str, value, allowed) -> str:
+    """The setting ``name``: ``value`` stripped and lower-cased (empty: the first of ``allowed``, its
+    default) if ``allowed`` has it; else ``RuntimeError`` naming what is allowed."""
+    chosen = str(value or "").strip().lower() or next(iter(allowed))
+    if chosen not in allowed:
+        raise RuntimeError(f"{name} must be one of {', '.join(allowed)}, not '{chosen}'.")
+    return chosen
